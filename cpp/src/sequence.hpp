@@ -1,0 +1,39 @@
+// One batch item as the per-sequence kernels see it, and their scratch memory.
+#pragma once
+
+#include <cstdint>
+
+#include "extended_label.hpp"
+
+namespace fastctc {
+
+template <typename Real>
+struct Sequence {
+    const Real *inputs;          // frame 0 of this sequence
+    int64_t input_time_stride;   // elements between frames
+    int64_t input_class_stride;  // elements between classes
+    Real *grad;                  // frame 0 of this sequence's gradient, or nullptr
+    int64_t grad_time_stride;
+    int64_t grad_class_stride;
+    int64_t frames;              // input length T_n
+    int64_t max_time;            // T: gradient rows [frames, max_time) are zeroed
+    int64_t num_classes;         // C
+    ExtendedLabel label;
+    bool log_probs;              // inputs are log-scores, not logits
+    double grad_scale;
+
+    const Real *input_row(int64_t t) const { return inputs + t * input_time_stride; }
+    Real *grad_row(int64_t t) const { return grad + t * grad_time_stride; }
+};
+
+// Per-thread scratch, carved from the caller's workspace (see workspace.hpp).
+struct Scratch {
+    double *alpha;         // ln alpha: all frames x |l'| with a gradient, else 2 rows
+    double *beta;          // one row of |l'|: ln beta, updated in place
+    double *log_norm;      // per frame: ln sum_c e^{u_c} (0 for log-probs)
+    double *occupancy;     // per distinct class of l': its posterior occupancy
+    int32_t *state_slot;   // per state s: index of l'_s among the distinct classes
+    int32_t *slot_class;   // per distinct class: the class
+};
+
+}  // namespace fastctc

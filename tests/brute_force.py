@@ -1,0 +1,34 @@
+"""CTC by its definition: enumerate every path, collapse it, sum the matching ones.
+
+Graves et al. 2006, eqs. (1)-(2): p(l|x) is the sum over all paths pi with
+B(pi) = l of prod_t y[t, pi_t], where B merges repeats, then drops blanks.
+Exponential in T: for tiny cases only (C**T paths).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+
+def collapse(path: tuple[int, ...], blank: int) -> tuple[int, ...]:
+    merged = [k for i, k in enumerate(path) if i == 0 or k != path[i - 1]]
+    return tuple(k for k in merged if k != blank)
+
+
+def enumerate_alignments(log_y: np.ndarray, label, blank: int) -> tuple[float, np.ndarray]:
+    """ln p(l|x) and occupancy[t, k] = P(pi_t = k | B(pi) = l), by enumeration."""
+    frames, classes = log_y.shape
+    label = tuple(int(k) for k in label)
+    total = 0.0
+    weighted = np.zeros((frames, classes))
+    for path in itertools.product(range(classes), repeat=frames):
+        if collapse(path, blank) != label:
+            continue
+        p = float(np.exp(sum(log_y[t, k] for t, k in enumerate(path))))
+        total += p
+        weighted[np.arange(frames), list(path)] += p
+    if total == 0.0:
+        return -np.inf, np.zeros((frames, classes))
+    return float(np.log(total)), weighted / total

@@ -1,0 +1,193 @@
+"""Array forms (strides, read-only, outputs in place), memory, and thread determinism."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from problems import random_problem
+
+import fastctc
+
+DTYPES = [pytest.param(np.float64, id="float64"), pytest.param(np.float32, id="float32")]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("log_probs", [False, True], ids=["logits", "log_probs"])
+def test_bit_identical_for_any_thread_count(
+    rng: np.random.Generator, dtype: type, log_probs: bool
+) -> None:
+    problem = random_problem(rng, frames=60, batch=17, classes=9, max_label=20, dtype=dtype)
+    args = (problem.inputs, problem.labels, problem.input_lengths)
+    loss_1, grad_1 = fastctc.ctc_loss_and_grad(*args, num_threads=1, log_probs=log_probs)
+    for threads in (2, 3, 8, None):
+        loss, grad = fastctc.ctc_loss_and_grad(*args, num_threads=threads, log_probs=log_probs)
+        np.testing.assert_array_equal(loss, loss_1)
+        np.testing.assert_array_equal(grad, grad_1)
+        np.testing.assert_array_equal(
+            fastctc.ctc_loss(*args, num_threads=threads, log_probs=log_probs), loss_1
+        )
+
+
+def _strided_views(tnc: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
+    """Views of the same (T, N, C) data with unusual strides, and their layout."""
+    padded = np.zeros((tnc.shape[0], tnc.shape[1], 2 * tnc.shape[2]), tnc.dtype)
+    padded[:, :, ::2] = tnc
+    reversed_classes = np.ascontiguousarray(tnc[:, :, ::-1])[:, :, ::-1]
+    return {
+        "class-stride-2": (padded[:, :, ::2], "TNC"),
+        "negative-class-stride": (reversed_classes, "TNC"),
+        "fortran-order": (np.asfortranarray(tnc), "TNC"),
+        "NTC-view-of-TNC-memory": (tnc.transpose(1, 0, 2), "NTC"),
+        "TNC-view-of-NTC-memory": (
+            np.ascontiguousarray(tnc.transpose(1, 0, 2)).transpose(1, 0, 2),
+            "TNC",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        "class-stride-2",
+        "negative-class-stride",
+        "fortran-order",
+        "NTC-view-of-TNC-memory",
+        "TNC-view-of-NTC-memory",
+    ],
+)
+def test_any_strides_give_the_same_result(rng: np.random.Generator, view: str) -> None:
+    problem = random_problem(rng, frames=20, batch=4, classes=6, max_label=6)
+    args = (problem.labels, problem.input_lengths)
+    expected_loss, expected_grad = fastctc.ctc_loss_and_grad(problem.inputs, *args)
+    inputs, layout = _strided_views(problem.inputs)[view]
+    loss, grad = fastctc.ctc_loss_and_grad(inputs, *args, layout=layout)
+    np.testing.assert_array_equal(loss, expected_loss)
+    np.testing.assert_array_equal(
+        grad if layout == "TNC" else grad.transpose(1, 0, 2), expected_grad
+    )
+    assert grad.shape == inputs.shape
+
+
+def test_read_only_inputs_are_accepted(rng: np.random.Generator) -> None:
+    problem = random_problem(rng, frames=10, batch=2, classes=4, max_label=3)
+    expected = fastctc.ctc_loss_and_grad(problem.inputs, problem.labels, problem.input_lengths)
+    problem.inputs.flags.writeable = False
+    lengths = problem.input_lengths.copy()
+    lengths.flags.writeable = False
+    loss, grad = fastctc.ctc_loss_and_grad(problem.inputs, problem.labels, lengths)
+    np.testing.assert_array_equal(loss, expected[0])
+    np.testing.assert_array_equal(grad, expected[1])
+
+
+def test_non_native_byte_order_is_accepted(rng: np.random.Generator) -> None:
+    problem = random_problem(rng, frames=10, batch=2, classes=4, max_label=3)
+    swapped = problem.inputs.astype(problem.inputs.dtype.newbyteorder(">"))
+    loss = fastctc.ctc_loss(swapped, problem.labels, problem.input_lengths)
+    np.testing.assert_array_equal(
+        loss, fastctc.ctc_loss(problem.inputs, problem.labels, problem.input_lengths)
+    )
+    assert loss.dtype == np.float64 and loss.dtype.isnative
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_outputs_are_written_in_place_and_returned(
+    rng: np.random.Generator, reduction: str
+) -> None:
+    problem = random_problem(rng, frames=10, batch=3, classes=4, max_label=3)
+    args = (problem.inputs, problem.labels, problem.input_lengths)
+    out = np.empty(3 if reduction == "none" else ())
+    grad_out = np.empty_like(problem.inputs)
+    loss, grad = fastctc.ctc_loss_and_grad(*args, reduction=reduction, out=out, grad_out=grad_out)
+    assert loss is out and grad is grad_out
+    assert np.shares_memory(loss, out) and np.shares_memory(grad, grad_out)
+    expected_loss, expected_grad = fastctc.ctc_loss_and_grad(*args, reduction=reduction)
+    np.testing.assert_array_equal(out, expected_loss)
+    np.testing.assert_array_equal(grad_out, expected_grad)
+    assert fastctc.ctc_loss(*args, reduction=reduction, out=out) is out
+
+
+def test_strided_outputs(rng: np.random.Generator) -> None:
+    problem = random_problem(rng, frames=10, batch=3, classes=4, max_label=3)
+    args = (problem.inputs, problem.labels, problem.input_lengths)
+    out_storage = np.zeros(6)
+    grad_storage = np.zeros((10, 3, 8))
+    loss, grad = fastctc.ctc_loss_and_grad(
+        *args, out=out_storage[::2], grad_out=grad_storage[:, :, 1::2]
+    )
+    expected_loss, expected_grad = fastctc.ctc_loss_and_grad(*args)
+    np.testing.assert_array_equal(out_storage[::2], expected_loss)
+    np.testing.assert_array_equal(grad_storage[:, :, 1::2], expected_grad)
+    assert np.all(out_storage[1::2] == 0) and np.all(grad_storage[:, :, ::2] == 0)
+    assert np.shares_memory(loss, out_storage) and np.shares_memory(grad, grad_storage)
+
+
+def test_gradient_keeps_the_ntc_layout(rng: np.random.Generator) -> None:
+    problem = random_problem(rng, frames=10, batch=3, classes=4, max_label=3)
+    ntc = np.ascontiguousarray(problem.inputs.transpose(1, 0, 2))
+    _, grad = fastctc.ctc_loss_and_grad(ntc, problem.labels, problem.input_lengths, layout="NTC")
+    assert grad.shape == ntc.shape and grad.flags.c_contiguous
+
+
+def _peak_traced_bytes(function, *args, **kwargs) -> int:
+    tracemalloc.start()
+    try:
+        function(*args, **kwargs)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_no_temporary_of_the_inputs_size(rng: np.random.Generator) -> None:
+    # NumPy reports its allocations (outputs and the native workspace) to tracemalloc.
+    problem = random_problem(rng, frames=200, batch=16, classes=500, max_label=30, dtype=np.float32)
+    ntc = np.ascontiguousarray(problem.inputs.transpose(1, 0, 2))
+    args = (ntc, problem.labels, problem.input_lengths)
+    size = ntc.nbytes
+    assert _peak_traced_bytes(fastctc.ctc_loss, *args, layout="NTC") < size // 10
+    peak = _peak_traced_bytes(fastctc.ctc_loss_and_grad, *args, layout="NTC")
+    assert size <= peak < size + size // 10  # the gradient itself, and nothing that large besides
+
+
+def test_workspace_grows_with_threads_not_batch(rng: np.random.Generator) -> None:
+    small = random_problem(rng, frames=50, batch=4, classes=6, max_label=10, variable_lengths=False)
+    large = random_problem(
+        rng, frames=50, batch=64, classes=6, max_label=10, variable_lengths=False
+    )
+    one = fastctc.workspace_size(small.inputs, small.labels, num_threads=1)
+    assert fastctc.workspace_size(small.inputs, small.labels, num_threads=2) > one
+    # 64 sequences of the same size as 4: only the per-sequence bookkeeping grows.
+    assert fastctc.workspace_size(large.inputs, large.labels, num_threads=1) < one + 64 * 16 + 128
+    loss_only = fastctc.workspace_size(small.inputs, small.labels, num_threads=1, with_grad=False)
+    assert loss_only < one
+    assert loss_only < 50 * 21 * 8  # the loss alone keeps two rows of the lattice, not all of it
+
+
+FLOAT32_EXTREMES = [
+    pytest.param(
+        {"frames": 100, "batch": 4, "classes": 30, "max_label": 30, "scale": 100.0},
+        id="logits-x100",
+    ),
+    pytest.param(
+        {
+            "frames": 10_000,
+            "batch": 1,
+            "classes": 40,
+            "max_label": 2_000,
+            "variable_lengths": False,
+        },
+        id="T10000-L2000",
+    ),
+]
+
+
+@pytest.mark.parametrize("shape", FLOAT32_EXTREMES)
+def test_float32_matches_float64_on_extreme_inputs(rng: np.random.Generator, shape: dict) -> None:
+    problem = random_problem(rng, dtype=np.float32, **shape)
+    args = (problem.labels, problem.input_lengths)
+    loss32, grad32 = fastctc.ctc_loss_and_grad(problem.inputs, *args)
+    loss64, grad64 = fastctc.ctc_loss_and_grad(problem.inputs.astype(np.float64), *args)
+    assert np.all(np.isfinite(loss64))
+    np.testing.assert_allclose(loss32, loss64, rtol=1e-5)
+    np.testing.assert_allclose(grad32, grad64, rtol=0, atol=1e-5)

@@ -1,0 +1,106 @@
+"""The native core against fastctc.reference on random batches, in every input form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from problems import Problem, random_problem
+
+import fastctc
+from fastctc import reference
+
+DTYPES = [pytest.param(np.float64, id="float64"), pytest.param(np.float32, id="float32")]
+LAYOUTS = ["TNC", "NTC"]
+LABEL_FORMS = ["padded", "concatenated", "list"]
+BLANKS = [
+    pytest.param(0, id="blank-first"),
+    pytest.param(-1, id="blank-last"),
+    pytest.param(3, id="blank-middle"),
+]
+# float64 agrees with the float64 reference to ~1e-12; float32 to its own precision.
+TOLERANCES = {np.float64: {"rtol": 1e-12, "atol": 1e-12}, np.float32: {"rtol": 1e-5, "atol": 1e-6}}
+
+
+def _label_arguments(problem: Problem, form: str) -> tuple[object, object]:
+    if form == "padded":
+        return problem.padded_labels(pad=-1), problem.label_lengths
+    if form == "concatenated":
+        return problem.concatenated_labels(), problem.label_lengths
+    return problem.labels, None
+
+
+def _in_layout(tnc: np.ndarray, layout: str) -> np.ndarray:
+    # NTC data laid out batch-major in memory, as a framework would hand it over.
+    return tnc if layout == "TNC" else np.ascontiguousarray(tnc.transpose(1, 0, 2))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("label_form", LABEL_FORMS)
+@pytest.mark.parametrize("blank", BLANKS)
+@pytest.mark.parametrize("log_probs", [False, True], ids=["logits", "log_probs"])
+def test_matches_reference(
+    rng: np.random.Generator, dtype: type, layout: str, label_form: str, blank: int, log_probs: bool
+) -> None:
+    problem = random_problem(
+        rng, frames=30, batch=6, classes=7, max_label=10, blank=blank, dtype=dtype
+    )
+    inputs = problem.inputs
+    if log_probs:  # normalised log-probabilities, as a framework's log_softmax gives
+        inputs = reference.log_softmax(inputs).astype(dtype)
+    labels, label_lengths = _label_arguments(problem, label_form)
+    loss, grad = fastctc.ctc_loss_and_grad(
+        _in_layout(inputs, layout),
+        labels,
+        problem.input_lengths,
+        label_lengths,
+        blank=blank,
+        layout=layout,
+        log_probs=log_probs,
+    )
+    expected_loss, expected_grad = reference.ctc_loss_and_grad(
+        inputs, problem.labels, problem.input_lengths, blank=blank, log_probs=log_probs
+    )
+    assert loss.dtype == dtype and grad.dtype == dtype
+    assert grad.shape == _in_layout(inputs, layout).shape
+    np.testing.assert_allclose(loss, expected_loss, **TOLERANCES[dtype])
+    grad_tnc = grad if layout == "TNC" else grad.transpose(1, 0, 2)
+    np.testing.assert_allclose(grad_tnc, expected_grad, **TOLERANCES[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_loss_only_equals_loss_of_loss_and_grad(rng: np.random.Generator, dtype: type) -> None:
+    problem = random_problem(rng, frames=40, batch=5, classes=6, max_label=12, dtype=dtype)
+    args = (problem.inputs, problem.labels, problem.input_lengths)
+    loss_only = fastctc.ctc_loss(*args)
+    loss, _ = fastctc.ctc_loss_and_grad(*args)
+    np.testing.assert_array_equal(loss_only, loss)
+
+
+def test_unnormalised_log_scores_used_as_given(rng: np.random.Generator) -> None:
+    # Log-scores that are not normalised (e.g. label priors subtracted) are legal:
+    # nothing renormalises them, and the loss may be negative.
+    problem = random_problem(rng, frames=12, batch=3, classes=5, max_label=3)
+    scores = problem.inputs + 4.0  # every frame's total probability mass is > 1
+    loss, grad = fastctc.ctc_loss_and_grad(
+        scores, problem.labels, problem.input_lengths, log_probs=True
+    )
+    expected_loss, expected_grad = reference.ctc_loss_and_grad(
+        scores, problem.labels, problem.input_lengths, log_probs=True
+    )
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-12)
+    assert np.any(loss < 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_single_and_batched_agree(rng: np.random.Generator, dtype: type) -> None:
+    problem = random_problem(rng, frames=25, batch=4, classes=6, max_label=8, dtype=dtype)
+    loss, grad = fastctc.ctc_loss_and_grad(problem.inputs, problem.labels, problem.input_lengths)
+    for n in range(4):
+        frames = problem.input_lengths[n]
+        single_loss, single_grad = fastctc.ctc_loss_and_grad(
+            problem.inputs[:frames, n : n + 1], [problem.labels[n]]
+        )
+        assert single_loss[0] == loss[n]  # bit-identical: the same kernel on the same data
+        np.testing.assert_array_equal(single_grad[:, 0], grad[:frames, n])
