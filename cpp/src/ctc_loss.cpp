@@ -57,8 +57,7 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
     int64_t *label_offsets = reinterpret_cast<int64_t *>(static_cast<char *>(base) + layout.label_offsets);
     plan_batch(*batch, order, label_offsets);
 
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int64_t i = 0; i < size; ++i) {
+    parallel_for_dynamic(threads, size, [&](int64_t i, int thread) {
         const int64_t n = order[i];
         const Sequence<Real> seq{
             inputs ? inputs + n * input_strides[1] : nullptr,
@@ -74,10 +73,10 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
             options->log_probs != 0,
             grad_scale ? double(grad_scale[n]) : 1.0,
         };
-        double loss = sequence_loss(seq, thread_scratch(base, layout, thread_index()));
+        double loss = sequence_loss(seq, thread_scratch(base, layout, thread));
         if (options->zero_infinity && loss == INFINITY) loss = 0.0;  // impossible alignment
         losses[n] = Real(loss);
-    }
+    });
     return FASTCTC_STATUS_SUCCESS;
 }
 

@@ -26,6 +26,20 @@ inline int thread_index() {
 #endif
 }
 
+// Calls body(i, thread) for i in [0, count) on `threads` OpenMP threads, with a
+// dynamic schedule in index order.  One thread runs a plain loop and never
+// enters the OpenMP runtime: after fork(), GNU libgomp hangs in the child at
+// the next multi-threaded region, and a serial call must still work there.
+template <typename Body>
+void parallel_for_dynamic(int threads, int64_t count, Body body) {
+    if (threads <= 1) {
+        for (int64_t i = 0; i < count; ++i) body(i, 0);
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t i = 0; i < count; ++i) body(i, thread_index());
+}
+
 // The threads a call uses: the requested count (or OpenMP's default when
 // <= 0), never more than there are sequences to share out.
 inline int resolve_num_threads(int32_t requested, int64_t batch_size) {

@@ -11,6 +11,7 @@ _ctc.pyx then only passes pointers and strides to the C core.
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Union, cast
@@ -28,6 +29,26 @@ FloatArray = npt.NDArray[np.floating[Any]]
 _LAYOUTS = ("TNC", "NTC")
 _REDUCTIONS = ("none", "sum", "mean")
 _INT32_MAX = 2**31 - 1
+
+
+class _OpenMPState:
+    """Whether this process may start OpenMP threads.
+
+    GNU libgomp hangs in a child forked after the parent ran a multi-threaded
+    parallel region. Once fastctc has asked for more than one thread, a forked
+    child runs every call on one thread, which never enters the OpenMP runtime.
+    """
+
+    threads_started = False
+    forked_after_threads = False
+
+    @classmethod
+    def after_fork_in_child(cls) -> None:
+        cls.forked_after_threads = cls.threads_started
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_OpenMPState.after_fork_in_child)
 
 
 @dataclass(frozen=True)
@@ -461,6 +482,16 @@ def _check_blank(blank: int, num_classes: int) -> int:
 
 
 def _check_num_threads(num_threads: int | None) -> int:
+    """The thread count for the core: 0 for OpenMP's default, 1 in a forked child."""
+    count = _checked_thread_count(num_threads)
+    if _OpenMPState.forked_after_threads:
+        return 1
+    if count != 1:
+        _OpenMPState.threads_started = True
+    return count
+
+
+def _checked_thread_count(num_threads: int | None) -> int:
     if num_threads is None:
         return 0
     if isinstance(num_threads, (bool, np.bool_)):

@@ -29,7 +29,11 @@
  *
  * Thread safety.  Functions keep no global state: concurrent calls are safe as
  * long as they do not share output or workspace buffers.  A compute call runs
- * an OpenMP parallel region of options->num_threads threads.
+ * an OpenMP parallel region of options->num_threads threads; with one thread
+ * it runs a plain loop and never enters the OpenMP runtime.
+ *
+ * fork().  GNU libgomp cannot start threads in a child forked after the parent
+ * ran a parallel region: the child would hang.  There, pass num_threads = 1.
  *
  * Determinism.  Each sequence is computed by one thread in a fixed order, so
  * results are bit-identical for any thread count.
