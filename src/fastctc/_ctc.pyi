@@ -3,6 +3,7 @@
 import numpy as np
 import numpy.typing as npt
 
+def simd_level() -> str: ...
 def workspace_size(
     max_time: int,
     num_classes: int,

@@ -23,6 +23,7 @@ cdef extern from "fastctc/ctc.h" nogil:
         FASTCTC_STATUS_SIZE_OVERFLOW
 
     const char *fastctc_status_string(fastctc_status status)
+    const char *fastctc_simd_level()
 
     ctypedef struct fastctc_options:
         int32_t blank
@@ -87,6 +88,10 @@ cdef fastctc_options make_options(int blank, bint log_probs, bint zero_infinity,
     options.zero_infinity = zero_infinity
     options.num_threads = num_threads
     return options
+
+
+def simd_level():
+    return fastctc_simd_level().decode()
 
 
 def workspace_size(int64_t max_time, int64_t num_classes,

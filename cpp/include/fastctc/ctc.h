@@ -79,6 +79,9 @@ typedef enum fastctc_status {
 /* A static, human-readable description of a status; never NULL. */
 FASTCTC_API const char *fastctc_status_string(fastctc_status status);
 
+/* The instruction-set level of the kernels in use, e.g. "baseline"; never NULL. */
+FASTCTC_API const char *fastctc_simd_level(void);
+
 /* Options.  Zero-initialise for forward compatibility ({0} gives: blank 0,
  * logits in, +inf for impossible alignments, OpenMP's default thread count);
  * later versions only append fields whose zero value keeps today's behaviour. */
