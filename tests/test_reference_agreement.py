@@ -104,3 +104,29 @@ def test_single_and_batched_agree(rng: np.random.Generator, dtype: type) -> None
         )
         assert single_loss[0] == loss[n]  # bit-identical: the same kernel on the same data
         np.testing.assert_array_equal(single_grad[:, 0], grad[:frames, n])
+
+
+LONG_SEQUENCES = [
+    # Long inputs that fit the label badly: the forward mass runs far ahead of the
+    # posterior, by more than a double's range (a probability-space path that
+    # normalises whole rows silently gets these wrong).
+    pytest.param(8000, 400, id="T8000-L400"),
+    pytest.param(3000, 600, id="T3000-L600"),
+]
+
+
+@pytest.mark.parametrize(("frames", "labels"), LONG_SEQUENCES)
+def test_long_random_sequences_match_reference(frames: int, labels: int) -> None:
+    problem = random_problem(
+        np.random.default_rng(frames + labels),
+        frames=frames,
+        batch=1,
+        classes=32,
+        max_label=labels,
+        variable_lengths=False,
+    )
+    expected_loss, expected_grad = reference.ctc_loss_and_grad(problem.inputs, problem.labels)
+    loss, grad = fastctc.ctc_loss_and_grad(problem.inputs, problem.labels)
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(fastctc.ctc_loss(problem.inputs, problem.labels), loss, rtol=1e-13)

@@ -1,30 +1,29 @@
 // The distinct classes of an extended label.
 //
-// The gradient of frame t gathers the posterior occupancy of every state s
-// into the class l'_s it emits (Graves et al. 2006, eq. (16): a sum over
-// lab(l, k) = {s : l'_s = k}).  Mapping states to a compact list of the K
-// distinct classes (K <= |l| + 1) lets each frame accumulate K numbers instead
-// of touching C classes.
+// The gradient of frame t gathers the posterior occupancy of every state s into
+// the class l'_s it emits (Graves et al. 2006, eq. (16): a sum over
+// lab(l, k) = {s : l'_s = k}).  Mapping the label positions and the blank to a
+// compact list of the K distinct classes (K <= |l| + 1) lets each frame
+// accumulate K numbers instead of touching all C classes.
+//
+// Compiled once (class_slots.cpp), not per instruction set: it sorts, and
+// std::sort must not be instantiated in the per-ISA kernel units (see isa.hpp).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
-
-#include "extended_label.hpp"
 
 namespace fastctc {
 
-// Fills slot_class[0..K) with the sorted distinct classes of l' and
-// state_slot[s] with the slot of l'_s; returns K.
-inline int64_t build_class_slots(const ExtendedLabel &label, int32_t *state_slot, int32_t *slot_class) {
-    int64_t count = label.label_length() + 1;
-    slot_class[0] = label.blank();
-    for (int64_t j = 0; j < label.label_length(); ++j) slot_class[j + 1] = label[2 * j + 1];
-    std::sort(slot_class, slot_class + count);
-    count = std::unique(slot_class, slot_class + count) - slot_class;
-    for (int64_t s = 0; s < label.size(); ++s)
-        state_slot[s] = int32_t(std::lower_bound(slot_class, slot_class + count, label[s]) - slot_class);
-    return count;
-}
+struct LabelSlots {
+    int32_t *of_label;  // [|l|] slot of label position j
+    int32_t *klass;     // [K]   class of each slot, sorted
+    int32_t *source;    // [K]   where the slot's class first appears: 0 for the blank,
+                        //       1 + j for label position j
+    int32_t blank_slot;
+    int64_t count;      // K
+};
+
+// Fills slots (whose arrays have room for |l| and |l| + 1 entries).
+void build_label_slots(const int32_t *label, int64_t label_length, int32_t blank, LabelSlots *slots);
 
 }  // namespace fastctc

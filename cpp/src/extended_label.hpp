@@ -1,20 +1,24 @@
 // The extended label l' of Graves et al. 2006, Section 4.1.
 //
 // The paper indexes l' from 1 with blanks at odd positions; we index from 0,
-// so blanks sit at even states s and label l[j] sits at state s = 2j + 1:
+// so blanks sit at even states s = 2j (j = 0..|l|) and label l[j] sits at state
+// s = 2j + 1:
 //
 //     l = (A, B, B)   ->   l' = (_, A, _, B, _, B, _),   |l'| = 2|l| + 1.
 #pragma once
 
 #include <cstdint>
 
-namespace fastctc {
+#include "isa.hpp"
+
+namespace fastctc::FASTCTC_ISA {
 
 class ExtendedLabel {
 public:
     ExtendedLabel(const int32_t *label, int64_t label_length, int32_t blank)
         : label_(label), length_(label_length), blank_(blank) {}
 
+    const int32_t *labels() const { return label_; }
     int64_t label_length() const { return length_; }
     int64_t size() const { return 2 * length_ + 1; }
     int32_t blank() const { return blank_; }
@@ -43,4 +47,4 @@ private:
     int32_t blank_;
 };
 
-}  // namespace fastctc
+}  // namespace fastctc::FASTCTC_ISA

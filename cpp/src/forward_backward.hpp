@@ -1,174 +1,257 @@
-// The CTC forward-backward algorithm for one sequence, in log space.
+// The CTC forward-backward algorithm for one sequence, in either number system.
 //
 // Graves et al. 2006, Section 4.1, with 0-based frames t and states s (see
-// extended_label.hpp).  ln y^t_k is the log-probability of class k at frame t:
-// the log-softmax of the logits, or the given log-scores with log_probs.
+// extended_label.hpp); y^t_k is the probability of class k at frame t: the
+// softmax of the logits, or e^{input} for log-scores.
 //
 // Forward variables, eqs. (5)-(7):
 //     alpha_0(0) = y^0_b,  alpha_0(1) = y^0_{l_1},  alpha_0(s) = 0 otherwise;
 //     alpha_t(s) = y^t_{l'_s} (alpha_{t-1}(s) + alpha_{t-1}(s-1)
 //                              + [skip allowed] alpha_{t-1}(s-2));
 //     p(l|x) = alpha_{T-1}(|l'|-1) + alpha_{T-1}(|l'|-2),              eq. (8).
-//
 // Backward variables: unlike the paper's beta (eqs. (9)-(11)), ours excludes
 // the emission at frame t, beta_t(s) = beta^paper_t(s) / y^t_{l'_s}, so that
-//     alpha_t(s) beta_t(s) / p(l|x)                          (eqs. (14)-(15))
-// is the posterior occupancy gamma_t(s) of state s at frame t without a
-// division by y, which would be 0/0 for a class of probability zero:
+// alpha_t(s) beta_t(s) / p(l|x) (eqs. (14)-(15)) is the posterior occupancy of
+// state s at frame t without dividing by y, which would be 0/0 for a class of
+// probability zero (and, in probability space, would magnify underflow):
 //     beta_{T-1}(|l'|-1) = beta_{T-1}(|l'|-2) = 1;
 //     beta_t(s) = sum over s' in {s, s+1, s+2 if skip allowed into s+2}
 //                 of y^{t+1}_{l'_{s'}} beta_{t+1}(s').
-//
 // Gradient, eq. (16): with occupancy(t, k) = sum_{s : l'_s = k} gamma_t(s),
 //     d(-ln p) / d u^t_k      = y^t_k - occupancy(t, k)    (logits u)
 //     d(-ln p) / d ln y^t_k   =       - occupancy(t, k)    (log-scores)
 //
-// Numerical twist: all of it in log space in double precision, whatever the
-// input type, so nothing underflows on long sequences or peaked inputs.
-// Note: this is the exact reference path; a faster probability-space path can
-// sit beside it as long as it falls back here when it cannot be trusted.
+// A lattice row holds the |l| + 1 blank states 2j first, then the |l| label
+// states 2j + 1 (then any scales the number system keeps), so each recursion is
+// a contiguous, vectorisable loop over j.
+// The number system (Space) is ProbabilitySpace (probability_space.hpp: fast,
+// vouches for its results only when nothing can have underflowed) or LogSpace
+// (log_space.hpp: exact).  The drivers below are written once for both, and
+// each comes as a serial variant and as one that shares a single sequence
+// between threads; they perform the same operations in the same order, so
+// every variant gives the same bits.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
-#include "class_slots.hpp"
 #include "frame.hpp"
-#include "log_space.hpp"
+#include "isa.hpp"
+#include "lane_sum.hpp"
+#include "lattice_check.hpp"
+#include "parallel.hpp"
+#include "scratch.hpp"
 #include "sequence.hpp"
 
-namespace fastctc {
+namespace fastctc::FASTCTC_ISA {
 
-// One frame's ln y^t_{l'_s} for any state s.
-template <typename Real>
-class FrameEmissions {
-public:
-    FrameEmissions(const Sequence<Real> &seq, int64_t t, double log_norm)
-        : row_(seq.input_row(t)), class_stride_(seq.input_class_stride), label_(seq.label),
-          log_norm_(log_norm) {}
+// What a lattice computation can vouch for (see the number systems).
+struct LatticeResult {
+    bool sound = true;             // every row finite and with mass
+    bool exact = true;             // no forward value underflowed
+    bool products_trusted = true;  // every frame's underflow bound holds
+    double loss = 0.0;
 
-    double operator()(int64_t s) const { return double(row_[label_[s] * class_stride_]) - log_norm_; }
-
-private:
-    const Real *row_;
-    int64_t class_stride_;
-    const ExtendedLabel &label_;
-    double log_norm_;
+    void take(const RowCheck &check) {
+        sound = sound && check.sound;
+        exact = exact && check.exact;
+    }
+    // The loss alone rests on the forward rows; with the backward rows too, the
+    // per-frame bounds cover whatever underflowed anywhere.
+    bool trusted(bool with_grad) const { return sound && (with_grad ? products_trusted : exact); }
 };
 
-// Runs the forward recursion over all frames and returns ln p(l|x).
-// keep_all_rows: store ln alpha for every frame (needed by the backward pass),
-// else only two rolling rows.  With a gradient requested, each frame's log
-// normaliser goes to log_norm_out, and each gradient row is initialised while
-// the input row is hot: scale * softmax for logits, 0 for log-scores; the
-// backward pass then corrects only the classes of the label.
-template <typename Real>
-double forward_pass(const Sequence<Real> &seq, double *alpha, bool keep_all_rows, double *log_norm_out) {
-    const ExtendedLabel &label = seq.label;
-    const int64_t states = label.size();
-    if (seq.frames == 0) return label.label_length() == 0 ? 0.0 : kNegInf;  // the empty path
+// skip[j] = 1 where a path may go from label j - 1 straight to label j (eq. (6)).
+inline void fill_skip(const ExtendedLabel &label, double *skip) {
+    const int32_t *l = label.labels();
+    for (int64_t j = 0; j < label.label_length(); ++j) skip[j] = (j > 0 && l[j] != l[j - 1]) ? 1.0 : 0.0;
+}
 
-    double *prev = nullptr;
+// Reads frame t (read_frame(), which also starts its gradient row) and stores
+// its emissions in e; returns its log scale.
+template <typename Space, typename Real>
+double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, LatticeResult *result) {
+    RowCheck check;
+    const double log_scale = Space::emissions(seq, t, read_frame(seq, t), e, &check);
+    result->take(check);
+    return log_scale;
+}
+
+// The forward recursion, one frame at a time, accumulating the emissions'
+// log scales in frame order; ln p(l|x) = that sum + ln(end mass).
+template <typename Space>
+struct ForwardPass {
+    const double *skip;
+    int64_t labels;
+    LatticeResult *result;
+    double scales = 0.0;  // sum_t log_scale_t
+
+    void frame(int64_t t, const double *prev, const double *e, double log_scale, double *row) {
+        RowCheck check;
+        if (t == 0)
+            Space::forward_first(e, labels, row, &check);
+        else
+            Space::forward_step(prev, e, skip, labels, row, &check);
+        scales += log_scale;
+        result->take(check);
+    }
+
+    double loss(const double *last_row) {
+        RowCheck check;
+        const double end = Space::log_end(last_row, labels, &check);
+        result->take(check);
+        return -(scales + end);
+    }
+};
+
+// The backward recursion into row t, from row t + 1 and the emissions e_next of
+// frame t + 1 (neither for the last frame).
+template <typename Space>
+void backward_frame(int64_t t, int64_t frames, const double *next, const double *e_next, const double *skip,
+                    int64_t labels, double *row, LatticeResult *result) {
+    RowCheck check;
+    if (t == frames - 1)
+        Space::backward_last(labels, row, &check);
+    else
+        Space::backward_step(next, e_next, skip, labels, row, &check);
+    result->sound = result->sound && check.sound;
+}
+
+// Finishes frame t's gradient row, which read_frame() initialised: each class
+// k of the label gets scale * (y^t_k - occupancy(t, k)) for logits and
+// -scale * occupancy(t, k) for log-scores (eq. (16)), computed in double and
+// rounded once.
+template <typename Space, typename Real>
+void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, const double *beta, const double *e,
+                     double log_scale, const LabelSlots &slots, const OccupancyScratch &occupancy,
+                     LatticeResult *result) {
+    const int64_t labels = seq.label.label_length();
+    bool trusted = true;
+    const double z = Space::products(alpha, beta, labels, occupancy.products, &trusted);
+    if (!trusted) {
+        result->products_trusted = false;
+        return;
+    }
+    const double inverse_z = 1.0 / z;  // gamma_t(s) = products[s] / z
+    const double *label_products = occupancy.products + labels + 1;
+    for (int64_t k = 0; k < slots.count; ++k) occupancy.by_slot[k] = 0.0;
+    occupancy.by_slot[slots.blank_slot] =
+        lane_sum(labels + 1, [&](int64_t j) { return occupancy.products[j]; }) * inverse_z;
+    for (int64_t j = 0; j < labels; ++j) occupancy.by_slot[slots.of_label[j]] += label_products[j] * inverse_z;
+
+    Real *grad_row = seq.grad_row(t);
+    for (int64_t k = 0; k < slots.count; ++k) {
+        const double y = seq.log_probs ? 0.0 : Space::probability(e[slots.source[k]], log_scale);
+        grad_row[slots.klass[k] * seq.grad_class_stride] = Real(seq.grad_scale * (y - occupancy.by_slot[k]));
+    }
+}
+
+// The loss alone, on one thread: the forward recursion in two rolling rows.
+template <typename Space, typename Real>
+LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scratch) {
+    const int64_t labels = seq.label.label_length(), row_size = Space::row_size(labels);
+    LatticeResult result;
+    fill_skip(seq.label, scratch.skip);
+    ForwardPass<Space> forward{scratch.skip, labels, &result};
+    double *row = scratch.alpha;
     for (int64_t t = 0; t < seq.frames; ++t) {
-        const Real *row = seq.input_row(t);
-        const double log_norm =
-            seq.log_probs ? 0.0 : log_normaliser(row, seq.num_classes, seq.input_class_stride);
-        if (log_norm_out) log_norm_out[t] = log_norm;
-        if (seq.grad) {
-            if (seq.log_probs)
-                write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
-            else
-                write_scaled_softmax(row, seq.num_classes, seq.input_class_stride, log_norm,
-                                     seq.grad_scale, seq.grad_row(t), seq.grad_class_stride);
+        const double log_scale = frame_emissions<Space>(seq, t, scratch.emissions, &result);
+        const double *prev = row;
+        row = scratch.alpha + (t & 1) * row_size;
+        forward.frame(t, prev, scratch.emissions, log_scale, row);
+    }
+    result.loss = forward.loss(row);
+    return result;
+}
+
+// The loss and the gradient rows [0, T_n), on one thread: the forward rows are
+// kept, the backward ones roll.
+template <typename Space, typename Real>
+LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScratch &scratch,
+                                    const OccupancyScratch &occupancy) {
+    const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels);
+    LatticeResult result;
+    fill_skip(seq.label, scratch.skip);
+    ForwardPass<Space> forward{scratch.skip, labels, &result};
+    auto e = [&](int64_t t) { return scratch.emissions + t * (labels + 1); };
+    auto alpha = [&](int64_t t) { return scratch.alpha + t * row_size; };
+    auto beta = [&](int64_t t) { return scratch.beta + (t & 1) * row_size; };
+
+    for (int64_t t = 0; t < frames; ++t) {
+        scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), &result);
+        forward.frame(t, alpha(t - 1), e(t), scratch.log_scale[t], alpha(t));
+    }
+    result.loss = forward.loss(alpha(frames - 1));
+    if (Space::kExact && result.loss == INFINITY) return result;  // no alignment has any probability
+    for (int64_t t = frames - 1; t >= 0 && result.trusted(true); --t) {
+        backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels,
+                              beta(t), &result);
+        finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots, occupancy,
+                               &result);
+    }
+    return result;
+}
+
+// lattice_loss() or lattice_loss_and_grad() for one sequence on `threads`
+// threads: every frame is read in parallel; then the forward recursion runs, and
+// with a gradient the backward one beside it; then the gradient rows are
+// finished in parallel.  occupancy(thread) gives each thread its buffers.
+template <typename Space, typename Real, typename ThreadOccupancy>
+LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeScratch &scratch, int threads,
+                                      ThreadOccupancy occupancy) {
+    const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels);
+    const bool grad = seq.grad != nullptr;
+    LatticeResult result, backward_result;
+    fill_skip(seq.label, scratch.skip);
+    ForwardPass<Space> forward{scratch.skip, labels, &result};
+    auto e = [&](int64_t t) { return scratch.emissions + t * (labels + 1); };
+    // With a gradient every row is kept; for the loss alone two rolling rows.
+    auto alpha = [&](int64_t t) { return scratch.alpha + (grad ? t : (t & 1)) * row_size; };
+    auto beta = [&](int64_t t) { return scratch.beta + t * row_size; };
+    bool frames_sound = true, frames_exact = true, rows_trusted = true;
+
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp for schedule(static) reduction(&& : frames_sound, frames_exact)
+        for (int64_t t = 0; t < frames; ++t) {
+            LatticeResult frame_result;
+            scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), &frame_result);
+            frames_sound = frames_sound && frame_result.sound;
+            frames_exact = frames_exact && frame_result.exact;
         }
 
-        const FrameEmissions<Real> emit(seq, t, log_norm);
-        double *cur = alpha + (keep_all_rows ? t : (t & 1)) * states;
-        if (t == 0) {  // initial conditions, eq. (6)
-            for (int64_t s = 0; s < states; ++s) cur[s] = s < 2 ? emit(s) : kNegInf;
-        } else {  // recursion, eqs. (6)-(7)
-            for (int64_t s = 0; s < states; ++s) {
-                const double stay = prev[s];
-                const double step = s >= 1 ? prev[s - 1] : kNegInf;
-                const double skip = label.can_skip_into(s) ? prev[s - 2] : kNegInf;
-                cur[s] = emit(s) + log_add(stay, step, skip);
+#pragma omp sections
+        {
+#pragma omp section
+            {
+                for (int64_t t = 0; t < frames; ++t) forward.frame(t, alpha(t - 1), e(t), scratch.log_scale[t], alpha(t));
+                result.loss = forward.loss(alpha(frames - 1));
+            }
+#pragma omp section
+            {
+                for (int64_t t = frames - 1; t >= 0 && grad && backward_result.sound; --t)
+                    backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, scratch.skip,
+                                          labels, beta(t), &backward_result);
+            }
+        }  // implicit barrier: both recursions are done
+
+        const bool finish = grad && frames_sound && result.sound && backward_result.sound &&
+                            !(Space::kExact && result.loss == INFINITY);
+        if (finish) {
+            const OccupancyScratch mine = occupancy(thread_index());
+#pragma omp for schedule(static) reduction(&& : rows_trusted)
+            for (int64_t t = 0; t < frames; ++t) {
+                LatticeResult row_result;
+                finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots, mine,
+                                       &row_result);
+                rows_trusted = rows_trusted && row_result.products_trusted;
             }
         }
-        prev = cur;
     }
-    // eq. (8): a path ends in the last label or in the trailing blank.
-    return log_add(prev[states - 1], states >= 2 ? prev[states - 2] : kNegInf);
+    result.sound = result.sound && frames_sound && backward_result.sound;
+    result.exact = result.exact && frames_exact;
+    result.products_trusted = rows_trusted;
+    return result;
 }
 
-// Runs the backward recursion and finishes the gradient rows that
-// forward_pass() initialised: each label class k of frame t gets
-// scale * (y^t_k - occupancy(t, k)) for logits, -scale * occupancy(t, k) for
-// log-scores, both computed in double and rounded once.
-template <typename Real>
-void backward_pass(const Sequence<Real> &seq, const double *alpha, double log_p, const Scratch &scratch) {
-    const ExtendedLabel &label = seq.label;
-    const int64_t states = label.size();
-    const int64_t classes = build_class_slots(label, scratch.state_slot, scratch.slot_class);
-
-    // beta[s] holds beta_{t+1}(s) * y^{t+1}_{l'_s} (the paper's beta) on entry
-    // to frame t, and is overwritten in increasing s with the same quantity for
-    // frame t: state s reads only s, s+1 and s+2, which are not yet overwritten.
-    double *beta = scratch.beta;
-    for (int64_t t = seq.frames - 1; t >= 0; --t) {
-        const double *alpha_t = alpha + t * states;
-        const FrameEmissions<Real> emit(seq, t, scratch.log_norm[t]);
-        for (int64_t k = 0; k < classes; ++k) scratch.occupancy[k] = 0.0;
-
-        for (int64_t s = 0; s < states; ++s) {
-            double beta_ts;  // beta_t(s), excluding the emission at t
-            if (t == seq.frames - 1) {
-                beta_ts = s >= states - 2 ? 0.0 : kNegInf;  // ln 1 in the two final states
-            } else {
-                const double step = s + 1 < states ? beta[s + 1] : kNegInf;
-                const double skip = s + 2 < states && label.can_skip_into(s + 2) ? beta[s + 2] : kNegInf;
-                beta_ts = log_add(beta[s], step, skip);
-            }
-            // gamma_t(s) = alpha_t(s) beta_t(s) / p(l|x), eqs. (14)-(15).
-            scratch.occupancy[scratch.state_slot[s]] += std::exp(alpha_t[s] + beta_ts - log_p);
-            beta[s] = beta_ts + emit(s);
-        }
-
-        // eq. (16), for the classes that occur in l'.
-        const Real *row = seq.input_row(t);
-        Real *grad_row = seq.grad_row(t);
-        for (int64_t k = 0; k < classes; ++k) {
-            const int64_t c = scratch.slot_class[k];
-            const double y = seq.log_probs ? 0.0 : std::exp(double(row[c * seq.input_class_stride]) - scratch.log_norm[t]);
-            grad_row[c * seq.grad_class_stride] = Real(seq.grad_scale * (y - scratch.occupancy[k]));
-        }
-    }
-}
-
-template <typename Real>
-void zero_grad_rows(const Sequence<Real> &seq, int64_t first, int64_t last) {
-    for (int64_t t = first; t < last; ++t) write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
-}
-
-// The loss -ln p(l|x) of one sequence and, when seq.grad is set, its gradient
-// rows for all max_time frames.  An impossible alignment (too few frames for
-// the label and its compulsory blanks, or zero probability through -inf
-// inputs) gives +inf and a zero gradient.
-template <typename Real>
-double sequence_loss(const Sequence<Real> &seq, const Scratch &scratch) {
-    if (seq.grad) zero_grad_rows(seq, seq.frames, seq.max_time);  // padding frames
-    if (seq.frames < seq.label.min_frames()) {
-        if (seq.grad) zero_grad_rows(seq, 0, seq.frames);
-        return INFINITY;
-    }
-    if (!seq.grad) return -forward_pass(seq, scratch.alpha, /*keep_all_rows=*/false, nullptr);
-
-    const double log_p = forward_pass(seq, scratch.alpha, /*keep_all_rows=*/true, scratch.log_norm);
-    if (log_p == kNegInf) {
-        zero_grad_rows(seq, 0, seq.frames);
-        return INFINITY;
-    }
-    backward_pass(seq, scratch.alpha, log_p, scratch);
-    return -log_p;
-}
-
-}  // namespace fastctc
+}  // namespace fastctc::FASTCTC_ISA

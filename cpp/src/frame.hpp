@@ -1,44 +1,100 @@
 // Operations on one frame: a row of C inputs at a class stride.
 //
-// For logits u, the network output is the softmax y_k = e^{u_k} / sum_c e^{u_c}
-// (Graves et al. 2006, eq. (1) feeds on y), and ln y_k = u_k - ln sum_c e^{u_c}.
-// The log normaliser is computed in double after subtracting the row maximum,
-// so no finite row overflows.  A NaN anywhere in the row makes it NaN, and so
-// does a row without a finite maximum (all -inf, or any +inf): the softmax is
-// undefined there and the sequence's result is NaN, never a made-up number.
+// For logits u the network output is the softmax y_k = e^{u_k} / sum_c e^{u_c}
+// (the y of Graves et al. 2006, eq. (1)), and ln y_k = u_k - ln sum_c e^{u_c}.
+// The log normaliser is taken after subtracting the row maximum, with the sum in
+// double, so no finite row overflows.  A NaN anywhere in the row makes it NaN,
+// and so does a row without a finite maximum (all -inf, or any +inf): the
+// softmax is undefined there and the sequence's result is NaN, never a made-up
+// number.
+//
+// Each function has a contiguous fast path (class stride 1) compiled from the
+// same source as the strided one, so both give bit-identical results.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
-#include "log_space.hpp"
+#include "isa.hpp"
+#include "lane_sum.hpp"
+#include "sequence.hpp"
+#include "vector_math.hpp"
 
-namespace fastctc {
+namespace fastctc::FASTCTC_ISA {
+
+// Calls body(stride) with stride as a compile-time 1 when it is 1, so the
+// compiler can vectorise the contiguous case.
+template <typename Body>
+inline auto with_unit_stride(int64_t stride, Body body) {
+    struct Unit {
+        constexpr operator int64_t() const { return 1; }
+    };
+    return stride == 1 ? body(Unit{}) : body(stride);
+}
+
+template <typename Real>
+inline Real row_max(const Real *row, int64_t classes, int64_t stride) {
+    return with_unit_stride(stride, [&](auto s) {
+        Real max = -INFINITY;
+#pragma omp simd reduction(max : max)  // max is exact: the order cannot change it
+        for (int64_t c = 0; c < classes; ++c) max = row[c * s] > max ? row[c * s] : max;
+        return max;
+    });
+}
 
 // ln sum_c e^{row[c]}.
 template <typename Real>
-double log_normaliser(const Real *row, int64_t num_classes, int64_t class_stride) {
-    double max = kNegInf;
-    for (int64_t c = 0; c < num_classes; ++c) {
-        const double v = row[c * class_stride];
-        if (v > max) max = v;
+inline double log_normaliser(const Real *row, int64_t classes, int64_t stride) {
+    const Real max = row_max(row, classes, stride);
+    const double sum = with_unit_stride(stride, [&](auto s) {
+        return lane_sum(classes, [&](int64_t c) { return double(exp_nonpositive(Real(row[c * s] - max))); });
+    });
+    return double(max) + std::log(sum);
+}
+
+// out[c] = scale * softmax(row)[c]; returns ln sum_c e^{row[c]}.  The row is
+// read from memory once: the exponentials are stored in out while they are
+// summed, then rescaled while out is still in cache.
+template <typename Real>
+inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t stride, double scale, Real *out,
+                                   int64_t out_stride) {
+    const Real max = row_max(row, classes, stride);
+    const double sum = with_unit_stride(stride, [&](auto s) {
+        return with_unit_stride(out_stride, [&](auto os) {
+            return lane_sum(classes, [&](int64_t c) {
+                const Real e = exp_nonpositive(Real(row[c * s] - max));
+                out[c * os] = e;
+                return double(e);
+            });
+        });
+    });
+    const Real factor = Real(scale / sum);
+    with_unit_stride(out_stride, [&](auto os) {
+        for (int64_t c = 0; c < classes; ++c) out[c * os] *= factor;
+        return 0;
+    });
+    return double(max) + std::log(sum);
+}
+
+template <typename Real>
+inline void write_zeros(int64_t classes, Real *out, int64_t out_stride) {
+    for (int64_t c = 0; c < classes; ++c) out[c * out_stride] = Real(0);
+}
+
+// The first read of frame t: returns its log normaliser (0 for log-scores) and,
+// when a gradient is requested, initialises the gradient row while the input
+// row is hot: scale * softmax for logits, 0 for log-scores.  The kernels then
+// correct only the entries of the label's classes.
+template <typename Real>
+inline double read_frame(const Sequence<Real> &seq, int64_t t) {
+    const Real *row = seq.input_row(t);
+    if (!seq.grad) return seq.log_probs ? 0.0 : log_normaliser(row, seq.num_classes, seq.input_class_stride);
+    if (seq.log_probs) {
+        write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
+        return 0.0;
     }
-    double sum = 0.0;
-    for (int64_t c = 0; c < num_classes; ++c) sum += std::exp(double(row[c * class_stride]) - max);
-    return max + std::log(sum);
+    return write_scaled_softmax(row, seq.num_classes, seq.input_class_stride, seq.grad_scale, seq.grad_row(t),
+                                seq.grad_class_stride);
 }
 
-// out[c] = scale * e^{row[c] - log_norm}: the softmax, scaled.
-template <typename Real>
-void write_scaled_softmax(const Real *row, int64_t num_classes, int64_t class_stride,
-                          double log_norm, double scale, Real *out, int64_t out_class_stride) {
-    for (int64_t c = 0; c < num_classes; ++c)
-        out[c * out_class_stride] = Real(scale * std::exp(double(row[c * class_stride]) - log_norm));
-}
-
-template <typename Real>
-void write_zeros(int64_t num_classes, Real *out, int64_t out_class_stride) {
-    for (int64_t c = 0; c < num_classes; ++c) out[c * out_class_stride] = Real(0);
-}
-
-}  // namespace fastctc
+}  // namespace fastctc::FASTCTC_ISA

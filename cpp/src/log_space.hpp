@@ -1,27 +1,121 @@
-// Log-space arithmetic for the CTC recursions.
+// The forward-backward lattice in log space: the exact number system.
 //
-// Probabilities are carried as natural logarithms in double precision, so
-// products become sums and sums become log_add().  A probability of zero is
-// -inf, and every helper keeps -inf exact (never NaN) while letting a NaN from
-// the inputs propagate.
+// Notation as in forward_backward.hpp.  Rows hold ln alpha and ln beta (ours,
+// without the emission at t); emissions are ln y^t_{l'_s}.  Sums of
+// probabilities become ln(e^a + e^b + e^c) = m + ln(e^{a-m} + e^{b-m} + e^{c-m})
+// with m = max(a, b, c), so nothing overflows or underflows however long or
+// peaked the input: this path vouches for every result.  It costs two or three
+// exponentials and a logarithm per state and frame (vectorised, see
+// vector_math.hpp), several times the probability-space path, which is why it
+// is the fallback.  A probability of zero is -inf and stays exact; NaN
+// propagates.
 #pragma once
 
 #include <cmath>
-#include <limits>
-#include <utility>
+#include <cstdint>
 
-namespace fastctc {
+#include "isa.hpp"
+#include "lane_sum.hpp"
+#include "lattice_check.hpp"
+#include "sequence.hpp"
+#include "vector_math.hpp"
 
-inline constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+namespace fastctc::FASTCTC_ISA {
 
-// ln(e^a + e^b).
-inline double log_add(double a, double b) {
-    if (a < b) std::swap(a, b);  // a is now the larger, unless one is NaN
-    if (b == kNegInf) return a;  // adding a zero probability; keeps -inf + -inf = -inf
-    return a + std::log1p(std::exp(b - a));  // NaN in a or b propagates here
+// ln(e^a + e^b) and ln(e^a + e^b + e^c), branch-free; -inf terms add nothing.
+FASTCTC_ALWAYS_INLINE double log_add(double a, double b) {
+    const double m = a > b ? a : b;
+    const double shift = m == -INFINITY ? 0.0 : m;  // all terms -inf: avoid -inf - -inf
+    return m + log_nonnegative(exp_nonpositive(a - shift) + exp_nonpositive(b - shift));
 }
 
-// ln(e^a + e^b + e^c), always summed in this order so results are reproducible.
-inline double log_add(double a, double b, double c) { return log_add(log_add(a, b), c); }
+FASTCTC_ALWAYS_INLINE double log_add(double a, double b, double c) {
+    const double ab = a > b ? a : b;
+    const double m = ab > c ? ab : c;
+    const double shift = m == -INFINITY ? 0.0 : m;
+    return m + log_nonnegative((exp_nonpositive(a - shift) + exp_nonpositive(b - shift)) + exp_nonpositive(c - shift));
+}
 
-}  // namespace fastctc
+struct LogSpace {
+    static constexpr bool kExact = true;
+
+    static int64_t row_size(int64_t labels) { return 2 * labels + 1; }
+
+    // Frame t's ln y, blank first, then each label position (no scale).
+    template <typename Real>
+    static double emissions(const Sequence<Real> &seq, int64_t t, double log_norm, double *e, RowCheck * /*check*/) {
+        const Real *row = seq.input_row(t);
+        const int64_t stride = seq.input_class_stride, labels = seq.label.label_length();
+        const int32_t *label = seq.label.labels();
+        e[0] = double(row[seq.label.blank() * stride]) - log_norm;
+        for (int64_t j = 0; j < labels; ++j) e[1 + j] = double(row[label[j] * stride]) - log_norm;
+        return 0.0;
+    }
+
+    static double probability(double e, double /*log_scale*/) { return std::exp(e); }
+
+    // ln alpha_0: a path starts in the first blank or the first label (eq. (6)).
+    static void forward_first(const double *e, int64_t labels, double *row, RowCheck * /*check*/) {
+        for (int64_t s = 0; s < 2 * labels + 1; ++s) row[s] = -INFINITY;
+        row[0] = e[0];
+        if (labels > 0) row[labels + 1] = e[1];
+    }
+
+    // ln beta_{T-1}: a path ends in the last label or the final blank.
+    static void backward_last(int64_t labels, double *row, RowCheck * /*check*/) {
+        for (int64_t s = 0; s < 2 * labels + 1; ++s) row[s] = -INFINITY;
+        row[labels] = 0.0;
+        if (labels > 0) row[2 * labels] = 0.0;
+    }
+
+    // ln alpha_t from ln alpha_{t-1} (eqs. (6)-(7)).
+    static void forward_step(const double *prev, const double *e, const double *skip, int64_t labels, double *row,
+                             RowCheck * /*check*/) {
+        const double *prev_blank = prev, *prev_label = prev + labels + 1;
+        double *blank = row, *label = row + labels + 1;
+        const double *e_label = e + 1;
+        blank[0] = e[0] + prev_blank[0];
+        for (int64_t j = 1; j <= labels; ++j) blank[j] = e[0] + log_add(prev_blank[j], prev_label[j - 1]);
+        if (labels > 0) label[0] = e_label[0] + log_add(prev_label[0], prev_blank[0]);
+        for (int64_t j = 1; j < labels; ++j)
+            label[j] = e_label[j] + log_add(prev_label[j], prev_blank[j], skip[j] != 0.0 ? prev_label[j - 1] : -INFINITY);
+    }
+
+    // ln beta_t (ours, without the emission at t) from ln beta_{t+1} and the
+    // emissions e of frame t + 1.
+    static void backward_step(const double *next, const double *e, const double *skip, int64_t labels, double *row,
+                              RowCheck * /*check*/) {
+        const double *next_blank = next, *next_label = next + labels + 1;
+        double *blank = row, *label = row + labels + 1;
+        const double e_blank = e[0];
+        const double *e_label = e + 1;
+        for (int64_t j = 0; j < labels; ++j) blank[j] = log_add(e_blank + next_blank[j], e_label[j] + next_label[j]);
+        blank[labels] = e_blank + next_blank[labels];
+        for (int64_t j = 0; j + 1 < labels; ++j)
+            label[j] = log_add(e_label[j] + next_label[j], e_blank + next_blank[j + 1],
+                               skip[j + 1] != 0.0 ? e_label[j + 1] + next_label[j + 1] : -INFINITY);
+        if (labels > 0)
+            label[labels - 1] = log_add(e_label[labels - 1] + next_label[labels - 1], e_blank + next_blank[labels]);
+    }
+
+    // ln p(l|x) from the last forward row (eq. (8)).
+    static double log_end(const double *row, int64_t labels, RowCheck * /*check*/) {
+        return labels > 0 ? log_add(row[labels], row[2 * labels]) : row[0];
+    }
+
+    // products[s] = alpha_t(s) beta_t(s) / e^m, with m their largest logarithm;
+    // returns their sum, at least 1 unless no state has any probability.
+    static double products(const double *alpha, const double *beta, int64_t labels, double *out, bool *trusted) {
+        const int64_t states = 2 * labels + 1;
+        for (int64_t s = 0; s < states; ++s) out[s] = alpha[s] + beta[s];
+        double m = -INFINITY;
+#pragma omp simd reduction(max : m)  // max is exact: the order cannot change it
+        for (int64_t s = 0; s < states; ++s) m = out[s] > m ? out[s] : m;
+        const double shift = m == -INFINITY ? 0.0 : m;
+        for (int64_t s = 0; s < states; ++s) out[s] = exp_nonpositive(out[s] - shift);
+        *trusted = true;
+        return lane_sum(states, [&](int64_t s) { return out[s]; });
+    }
+};
+
+}  // namespace fastctc::FASTCTC_ISA

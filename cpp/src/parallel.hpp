@@ -8,7 +8,9 @@
 #include <omp.h>
 #endif
 
-namespace fastctc {
+#include "isa.hpp"
+
+namespace fastctc::FASTCTC_ISA {
 
 inline int default_num_threads() {
 #ifdef _OPENMP
@@ -48,4 +50,4 @@ inline int resolve_num_threads(int32_t requested, int64_t batch_size) {
     return threads < 1 ? 1 : int(threads);
 }
 
-}  // namespace fastctc
+}  // namespace fastctc::FASTCTC_ISA

@@ -1,11 +1,12 @@
-// One batch item as the per-sequence kernels see it, and their scratch memory.
+// One batch item as the per-sequence kernels see it.
 #pragma once
 
 #include <cstdint>
 
 #include "extended_label.hpp"
+#include "isa.hpp"
 
-namespace fastctc {
+namespace fastctc::FASTCTC_ISA {
 
 template <typename Real>
 struct Sequence {
@@ -26,14 +27,4 @@ struct Sequence {
     Real *grad_row(int64_t t) const { return grad + t * grad_time_stride; }
 };
 
-// Per-thread scratch, carved from the caller's workspace (see workspace.hpp).
-struct Scratch {
-    double *alpha;         // ln alpha: all frames x |l'| with a gradient, else 2 rows
-    double *beta;          // one row of |l'|: ln beta, updated in place
-    double *log_norm;      // per frame: ln sum_c e^{u_c} (0 for log-probs)
-    double *occupancy;     // per distinct class of l': its posterior occupancy
-    int32_t *state_slot;   // per state s: index of l'_s among the distinct classes
-    int32_t *slot_class;   // per distinct class: the class
-};
-
-}  // namespace fastctc
+}  // namespace fastctc::FASTCTC_ISA

@@ -33,62 +33,83 @@ private:
     bool overflowed_ = false;
 };
 
+// The largest sizes over the batch's sequences.
 struct Extents {
-    int64_t frames = 0;   // longest input
-    int64_t states = 1;   // longest extended label
-    int64_t lattice = 0;  // largest frames x states
+    uint64_t frames = 0;     // T_n
+    uint64_t labels = 0;     // |l_n|
+    uint64_t states = 1;     // |l'_n| = 2 |l_n| + 1
+    uint64_t row = 1;        // a lattice row: see lattice_row_size()
+    uint64_t lattice = 0;    // T_n rows
+    uint64_t emission = 0;   // T_n (|l_n| + 1)
 };
 
 bool batch_extents(const fastctc_batch &batch, Extents *out) {
     Extents e;
     for (int64_t n = 0; n < batch.batch_size; ++n) {
-        int64_t states = 0, lattice = 0;
-        if (!checked_mul<int64_t>(batch.label_lengths[n], 2, &states) ||
-            !checked_add<int64_t>(states, 1, &states) ||
-            !checked_mul<int64_t>(states, batch.input_lengths[n], &lattice))
+        const uint64_t frames = uint64_t(batch.input_lengths[n]), labels = uint64_t(batch.label_lengths[n]);
+        uint64_t states = 0, row = 0, lattice = 0, emission = 0;
+        if (!checked_mul<uint64_t>(labels, 2, &states) || !checked_add<uint64_t>(states, 1, &states) ||
+            !checked_add<uint64_t>(states, labels / kBlockLabels + 3, &row) || !checked_mul(row, frames, &lattice) ||
+            !checked_mul(labels + 1, frames, &emission))
             return false;
-        if (batch.input_lengths[n] > e.frames) e.frames = batch.input_lengths[n];
+        if (frames > e.frames) e.frames = frames;
+        if (labels > e.labels) e.labels = labels;
         if (states > e.states) e.states = states;
+        if (row > e.row) e.row = row;
         if (lattice > e.lattice) e.lattice = lattice;
+        if (emission > e.emission) e.emission = emission;
     }
     *out = e;
     return true;
 }
 
+// The regions of one scratch region (see scratch.hpp for what each holds).
+ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteCounter *bytes) {
+    const bool all_frames = with_grad || shared;  // keep every frame's emissions
+    ScratchRegions r;
+    r.alpha = bytes->reserve(with_grad ? e.lattice : 2 * e.row, sizeof(double));
+    r.beta = bytes->reserve(with_grad && shared ? e.lattice : 2 * e.row, sizeof(double));
+    r.emissions = bytes->reserve(all_frames ? e.emission : e.labels + 1, sizeof(double));
+    r.log_scale = bytes->reserve(all_frames ? e.frames : 0, sizeof(double));
+    r.skip = bytes->reserve(e.labels, sizeof(double));
+    r.of_label = bytes->reserve(with_grad ? e.labels : 0, sizeof(int32_t));
+    r.klass = bytes->reserve(with_grad ? e.labels + 1 : 0, sizeof(int32_t));
+    r.source = bytes->reserve(with_grad ? e.labels + 1 : 0, sizeof(int32_t));
+    return r;
+}
+
 }  // namespace
+
+bool uses_shared_sequence(int64_t batch_size, int num_threads) { return batch_size == 1 && num_threads > 1; }
 
 fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
                               WorkspaceLayout *layout) {
     Extents e;
     if (!batch_extents(batch, &e)) return FASTCTC_STATUS_SIZE_OVERFLOW;
-    const uint64_t distinct_classes = uint64_t(e.states + 1) / 2;  // blank + |l| labels
 
     WorkspaceLayout l;
     l.num_threads = num_threads;
+    l.shared_sequence = uses_shared_sequence(batch.batch_size, num_threads);
+    l.with_grad = with_grad;
 
-    ByteCounter per_thread;
-    if (with_grad) {
-        l.alpha = per_thread.reserve(uint64_t(e.lattice), sizeof(double));
-        l.beta = per_thread.reserve(uint64_t(e.states), sizeof(double));
-        l.log_norm = per_thread.reserve(uint64_t(e.frames), sizeof(double));
-        l.occupancy = per_thread.reserve(distinct_classes, sizeof(double));
-        l.state_slot = per_thread.reserve(uint64_t(e.states), sizeof(int32_t));
-        l.slot_class = per_thread.reserve(distinct_classes, sizeof(int32_t));
-    } else {
-        l.alpha = per_thread.reserve(2 * uint64_t(e.states), sizeof(double));  // two rolling rows
-    }
-    l.scratch_stride = per_thread.size();
+    ByteCounter one_scratch;
+    l.regions = plan_scratch(e, with_grad, l.shared_sequence, &one_scratch);
+    ByteCounter one_occupancy;
+    one_occupancy.reserve(with_grad ? e.states : 0, sizeof(double));
+    l.occupancy_by_slot = one_occupancy.reserve(with_grad ? e.labels + 1 : 0, sizeof(double));
+
+    const size_t scratch_regions = l.shared_sequence ? 1 : size_t(num_threads);
+    l.scratch_stride = l.shared_sequence ? 0 : one_scratch.size();
+    l.occupancy_stride = one_occupancy.size();
 
     ByteCounter whole;
     l.order = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
     l.label_offsets = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
-    l.scratch = whole.size();
-    size_t scratch_bytes = 0;
-    if (!checked_mul<size_t>(l.scratch_stride, size_t(num_threads), &scratch_bytes))
-        return FASTCTC_STATUS_SIZE_OVERFLOW;
-    whole.add(scratch_bytes);
+    l.scratch = whole.reserve(scratch_regions, one_scratch.size());
+    l.occupancy = whole.reserve(uint64_t(num_threads), one_occupancy.size());
     whole.add(kAlignment - 1);  // slack to align the caller's pointer
-    if (per_thread.overflowed() || whole.overflowed()) return FASTCTC_STATUS_SIZE_OVERFLOW;
+    if (one_scratch.overflowed() || one_occupancy.overflowed() || whole.overflowed())
+        return FASTCTC_STATUS_SIZE_OVERFLOW;
     l.total_bytes = whole.size();
     *layout = l;
     return FASTCTC_STATUS_SUCCESS;
@@ -99,16 +120,23 @@ void *workspace_base(void *workspace) {
     return reinterpret_cast<void *>((address + kAlignment - 1) / kAlignment * kAlignment);
 }
 
-Scratch thread_scratch(void *base, const WorkspaceLayout &layout, int thread) {
+ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thread) {
     char *region = static_cast<char *>(base) + layout.scratch + size_t(thread) * layout.scratch_stride;
-    return Scratch{
-        reinterpret_cast<double *>(region + layout.alpha),
-        reinterpret_cast<double *>(region + layout.beta),
-        reinterpret_cast<double *>(region + layout.log_norm),
-        reinterpret_cast<double *>(region + layout.occupancy),
-        reinterpret_cast<int32_t *>(region + layout.state_slot),
-        reinterpret_cast<int32_t *>(region + layout.slot_class),
-    };
+    char *occupancy = static_cast<char *>(base) + layout.occupancy + size_t(thread) * layout.occupancy_stride;
+    const ScratchRegions &r = layout.regions;
+    auto doubles = [&](size_t offset) { return reinterpret_cast<double *>(region + offset); };
+    auto ints = [&](size_t offset) { return reinterpret_cast<int32_t *>(region + offset); };
+
+    ThreadScratch s;
+    s.lattice.alpha = doubles(r.alpha);
+    s.lattice.beta = doubles(r.beta);
+    s.lattice.emissions = doubles(r.emissions);
+    s.lattice.log_scale = doubles(r.log_scale);
+    s.lattice.skip = doubles(r.skip);
+    s.lattice.slots = LabelSlots{ints(r.of_label), ints(r.klass), ints(r.source), 0, 0};
+    s.occupancy.products = reinterpret_cast<double *>(occupancy);
+    s.occupancy.by_slot = reinterpret_cast<double *>(occupancy + layout.occupancy_by_slot);
+    return s;
 }
 
 }  // namespace fastctc

@@ -1,31 +1,49 @@
 // The layout of the caller-owned workspace.
 //
-// One plan serves both fastctc_workspace_size() and the compute calls, so
-// the size reported is exactly the size used.  The workspace holds a shared
-// part (the processing order and label offsets, N entries each) and one
-// scratch region per thread, sized for the largest sequence of the batch:
-// memory is O(threads x longest sequence), independent of the batch size.
+// One plan serves both fastctc_workspace_size() and the compute calls, so the
+// size reported is exactly the size used.  The workspace holds bookkeeping (the
+// processing order and label offsets, N entries each), scratch regions and
+// per-thread occupancy buffers.  Two modes:
+// - one sequence per thread (the usual case): each thread has a scratch region
+//   sized for the largest sequence, so memory is O(threads x longest sequence),
+//   independent of the batch size and of C;
+// - one sequence shared by all threads (N == 1 with several threads): a single
+//   scratch region, where the forward and backward recursions run concurrently
+//   and so both keep every frame's row.
+// The log-space path, when needed, reuses the probability-space path's memory.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "fastctc/ctc.h"
-#include "sequence.hpp"
+#include "scratch.hpp"
 
 namespace fastctc {
 
+// Byte offsets of the regions within one scratch region.
+struct ScratchRegions {
+    size_t alpha = 0, beta = 0, emissions = 0, log_scale = 0, skip = 0, of_label = 0, klass = 0, source = 0;
+};
+
 struct WorkspaceLayout {
     int num_threads = 1;
+    bool shared_sequence = false;  // one sequence, all threads
+    bool with_grad = false;
     // Byte offsets from the aligned base of the workspace.
-    size_t order = 0;          // int64_t[N]: sequences, most work first
-    size_t label_offsets = 0;  // int64_t[N]: where each label starts in labels
-    size_t scratch = 0;        // the first thread's scratch region
-    size_t scratch_stride = 0; // bytes from one thread's region to the next
-    // Byte offsets within a thread's scratch region.
-    size_t alpha = 0, beta = 0, log_norm = 0, occupancy = 0, state_slot = 0, slot_class = 0;
-    size_t total_bytes = 0;    // including slack to align an unaligned workspace
+    size_t order = 0;               // int64_t[N]: sequences, most work first
+    size_t label_offsets = 0;       // int64_t[N]: where each label starts in labels
+    size_t scratch = 0;             // the first scratch region
+    size_t scratch_stride = 0;      // to the next thread's region (0 when shared)
+    size_t occupancy = 0;           // the first thread's occupancy buffers
+    size_t occupancy_stride = 0;    // to the next thread's
+    size_t occupancy_by_slot = 0;   // within one thread's occupancy buffers (after products)
+    ScratchRegions regions;
+    size_t total_bytes = 0;         // including slack to align an unaligned workspace
 };
+
+// Whether the batch is worked on as one sequence shared by all threads.
+bool uses_shared_sequence(int64_t batch_size, int num_threads);
 
 // Plans the workspace of a validated batch; fails only on size overflow.
 fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
@@ -34,6 +52,12 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
 // The aligned base address inside a caller's workspace.
 void *workspace_base(void *workspace);
 
-Scratch thread_scratch(void *base, const WorkspaceLayout &layout, int thread);
+// A thread's views of the workspace (the shared region in shared mode).
+struct ThreadScratch {
+    LatticeScratch lattice;
+    OccupancyScratch occupancy;
+};
+
+ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thread);
 
 }  // namespace fastctc

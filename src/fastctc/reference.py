@@ -16,6 +16,9 @@ Notation (Section 4.1 of the paper; the paper counts from 1, we count from 0):
 - ``beta[t, s]``: the backward variable *without* the emission at frame t (the
   paper's beta divided by ``y[t, l'_s]``), so ``alpha * beta / p`` is directly the
   posterior occupancy of state s at frame t, eqs. (14)-(15).
+- Each frame's row is carried relative to its largest entry, with the offsets
+  summed apart: on long inputs ``ln alpha`` reaches tens of thousands, and rows
+  of that magnitude would accumulate rounding errors frame after frame.
 - gradient, eq. (16): ``y[t, k] - occupancy[t, k]`` with respect to the logits;
   ``-occupancy[t, k]`` with respect to log-scores taken as given.
 """
@@ -77,32 +80,64 @@ def _shift(row: Float64Array, by: int) -> Float64Array:
     return moved
 
 
-def log_alpha(log_y: npt.ArrayLike, extended: npt.NDArray[np.int64]) -> Float64Array:
-    """ln alpha[t, s] for t < T and s < |l'|, eqs. (5)-(7)."""
-    log_y = np.asarray(log_y, dtype=np.float64)
+def _recentred(row: Float64Array) -> tuple[Float64Array, float]:
+    """row - max(row) and max(row) (0 for a row of -inf, whose shift is meaningless)."""
+    top = float(np.max(row))
+    offset = top if np.isfinite(top) else 0.0
+    return row - offset, offset
+
+
+def _log_alpha_rows(
+    log_y: Float64Array, extended: npt.NDArray[np.int64]
+) -> tuple[Float64Array, Float64Array]:
+    """ln alpha, each row relative to its maximum, and the running offsets."""
     frames, states = log_y.shape[0], extended.size
     skip = _skip_allowed(extended)
     alpha = np.full((frames, states), NEG_INF)
-    alpha[0, :2] = log_y[0, extended[:2]]  # initial conditions
+    offsets = np.zeros(frames)
+    first = np.full(states, NEG_INF)
+    first[:2] = log_y[0, extended[:2]]  # initial conditions
+    alpha[0], offsets[0] = _recentred(first)
     for t in range(1, frames):
         prev = alpha[t - 1]
         jump = np.where(skip, _shift(prev, 2), NEG_INF)  # from s - 2
-        alpha[t] = np.logaddexp(np.logaddexp(prev, _shift(prev, 1)), jump) + log_y[t, extended]
-    return alpha
+        row = np.logaddexp(np.logaddexp(prev, _shift(prev, 1)), jump) + log_y[t, extended]
+        alpha[t], shift = _recentred(row)
+        offsets[t] = offsets[t - 1] + shift
+    return alpha, offsets
 
 
-def log_beta(log_y: npt.ArrayLike, extended: npt.NDArray[np.int64]) -> Float64Array:
-    """ln beta[t, s], excluding the emission at frame t (see the module notes)."""
-    log_y = np.asarray(log_y, dtype=np.float64)
+def _log_beta_rows(
+    log_y: Float64Array, extended: npt.NDArray[np.int64]
+) -> tuple[Float64Array, Float64Array]:
+    """ln beta (without the emission at t), each row relative to its maximum, and
+    the running offsets."""
     frames, states = log_y.shape[0], extended.size
     skip_into = _skip_allowed(extended)
     beta = np.full((frames, states), NEG_INF)
+    offsets = np.zeros(frames)
     beta[-1, -2:] = 0.0  # a path may end in the last label or the final blank
     for t in range(frames - 2, -1, -1):
         nxt = beta[t + 1] + log_y[t + 1, extended]  # the paper's beta at t + 1
         jump = _shift(np.where(skip_into, nxt, NEG_INF), -2)  # to s + 2
-        beta[t] = np.logaddexp(np.logaddexp(nxt, _shift(nxt, -1)), jump)
-    return beta
+        row = np.logaddexp(np.logaddexp(nxt, _shift(nxt, -1)), jump)
+        beta[t], shift = _recentred(row)
+        offsets[t] = offsets[t + 1] + shift
+    return beta, offsets
+
+
+def log_alpha(log_y: npt.ArrayLike, extended: npt.NDArray[np.int64]) -> Float64Array:
+    """ln alpha[t, s] for t < T and s < |l'|, eqs. (5)-(7)."""
+    alpha, offsets = _log_alpha_rows(np.asarray(log_y, dtype=np.float64), extended)
+    absolute: Float64Array = alpha + offsets[:, None]
+    return absolute
+
+
+def log_beta(log_y: npt.ArrayLike, extended: npt.NDArray[np.int64]) -> Float64Array:
+    """ln beta[t, s], excluding the emission at frame t (see the module notes)."""
+    beta, offsets = _log_beta_rows(np.asarray(log_y, dtype=np.float64), extended)
+    absolute: Float64Array = beta + offsets[:, None]
+    return absolute
 
 
 def occupancy(log_y: npt.ArrayLike, label: npt.ArrayLike, blank: int) -> tuple[float, Float64Array]:
@@ -118,11 +153,15 @@ def occupancy(log_y: npt.ArrayLike, label: npt.ArrayLike, blank: int) -> tuple[f
     occ = np.zeros((frames, classes))
     if frames == 0:
         return (0.0 if extended.size == 1 else NEG_INF), occ
-    alpha = log_alpha(log_y, extended)
-    log_p = float(np.logaddexp.reduce(alpha[-1, -2:]))  # eq. (8); one entry for an empty label
+    alpha, alpha_offsets = _log_alpha_rows(log_y, extended)
+    # eq. (8); one entry for an empty label
+    log_p = float(np.logaddexp.reduce(alpha[-1, -2:])) + alpha_offsets[-1]
     if log_p == NEG_INF:
         return log_p, occ
-    gamma = np.exp(alpha + log_beta(log_y, extended) - log_p)  # eqs. (14)-(15)
+    # eqs. (14)-(15): alpha beta / p, normalised per frame (the offsets cancel)
+    beta, _ = _log_beta_rows(log_y, extended)
+    joint = alpha + beta
+    gamma = np.exp(joint - np.logaddexp.reduce(joint, axis=1, keepdims=True))
     for s, k in enumerate(extended):  # sum over lab(l, k), eq. (16)
         occ[:, k] += gamma[:, s]
     return log_p, occ

@@ -1,0 +1,72 @@
+// Chooses the kernels for this CPU, once per process.
+//
+// The widest level the CPU supports is used, unless the environment variable
+// FASTCTC_SIMD names a level ("baseline", "avx2", "avx512"): then that one, or
+// the widest supported level below it if the CPU lacks it.  Tests use the
+// variable to run the suite on every level the machine has.
+#include <cstdlib>
+#include <cstring>
+
+#include "kernel_table.hpp"
+
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <intrin.h>
+#endif
+
+namespace fastctc {
+namespace {
+
+enum class Level { baseline = 0, avx2 = 1, avx512 = 2 };
+
+#if defined(FASTCTC_HAVE_AVX2) || defined(FASTCTC_HAVE_AVX512)
+bool cpu_has(Level level) {
+#if defined(__GNUC__)
+    __builtin_cpu_init();
+    if (level == Level::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+#elif defined(_MSC_VER)
+    int info[4];
+    __cpuidex(info, 7, 0);
+    const bool avx2 = (info[1] >> 5) & 1, avx512 = ((info[1] >> 16) & 1) && ((info[1] >> 17) & 1) &&
+                                                   ((info[1] >> 30) & 1) && ((info[1] >> 31) & 1);
+    __cpuidex(info, 1, 0);
+    const bool fma = (info[2] >> 12) & 1, os_saves_ymm = ((info[2] >> 27) & 1) && ((_xgetbv(0) & 6) == 6);
+    if (level == Level::avx2) return avx2 && fma && os_saves_ymm;
+    return avx512 && os_saves_ymm && ((_xgetbv(0) & 0xe6) == 0xe6);
+#else
+    (void)level;
+    return false;
+#endif
+}
+#endif
+
+Level requested_level() {
+    const char *name = std::getenv("FASTCTC_SIMD");
+    if (name && std::strcmp(name, "baseline") == 0) return Level::baseline;
+    if (name && std::strcmp(name, "avx2") == 0) return Level::avx2;
+    return Level::avx512;  // unset or unknown: the widest
+}
+
+const KernelTable &choose() {
+    const Level limit = requested_level();
+#ifdef FASTCTC_HAVE_AVX512
+    if (limit >= Level::avx512 && cpu_has(Level::avx512)) return kernels_avx512;
+#endif
+#ifdef FASTCTC_HAVE_AVX2
+    if (limit >= Level::avx2 && cpu_has(Level::avx2)) return kernels_avx2;
+#endif
+    (void)limit;
+    return kernels_baseline;
+}
+
+}  // namespace
+
+const KernelTable &selected_kernels() {
+    static const KernelTable &kernels = choose();  // thread-safe initialisation
+    return kernels;
+}
+
+}  // namespace fastctc
+
+extern "C" const char *fastctc_simd_level(void) { return fastctc::selected_kernels().level; }

@@ -1,0 +1,24 @@
+// The instruction-set level a kernel translation unit is compiled for.
+//
+// kernels.cpp is compiled once per level (CMakeLists.txt passes -DFASTCTC_ISA=
+// baseline, avx2 or avx512 with the matching compiler flags), and every kernel
+// header puts its code in namespace fastctc::FASTCTC_ISA.  Each level thus gets
+// its own copy of every inline function, so the linker can never merge an
+// AVX2-compiled copy into code that runs on a CPU without AVX2.  Kernel code
+// calls no std algorithm templates for the same reason (those would be shared
+// weak symbols); class_slots.cpp, compiled once, does its sorting.
+#pragma once
+
+#ifndef FASTCTC_ISA
+#define FASTCTC_ISA baseline
+#endif
+
+// For the small math functions called inside vectorised loops: a loop only
+// vectorises if every call in it is inlined.
+#if defined(__GNUC__)
+#define FASTCTC_ALWAYS_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define FASTCTC_ALWAYS_INLINE __forceinline
+#else
+#define FASTCTC_ALWAYS_INLINE inline
+#endif

@@ -1,0 +1,43 @@
+// The seam between the generic driver (ctc_loss.cpp, compiled once) and the
+// kernels (kernels.cpp, compiled once per instruction-set level).
+#pragma once
+
+#include <cstdint>
+
+#include "fastctc/ctc.h"
+#include "workspace.hpp"
+
+namespace fastctc {
+
+// A validated batch with its planned workspace: everything a kernel needs.
+template <typename Real>
+struct BatchJob {
+    const fastctc_batch *batch;
+    const fastctc_options *options;
+    const Real *inputs;
+    const int64_t *input_strides;
+    Real *losses;
+    Real *grad;  // nullptr for the loss alone
+    const int64_t *grad_strides;
+    const Real *grad_scale;  // nullptr for 1
+    void *base;              // the aligned workspace
+    const WorkspaceLayout *layout;
+    const int64_t *order;          // sequences, most work first
+    const int64_t *label_offsets;  // where each label starts in batch->labels
+};
+
+struct KernelTable {
+    const char *level;  // what fastctc_simd_level() reports
+    void (*run_f32)(const BatchJob<float> &job);
+    void (*run_f64)(const BatchJob<double> &job);
+};
+
+// One table per compiled level (those not compiled for the target are absent).
+extern const KernelTable kernels_baseline;
+extern const KernelTable kernels_avx2;
+extern const KernelTable kernels_avx512;
+
+// The kernels for this CPU, or those FASTCTC_SIMD names (see dispatch.cpp).
+const KernelTable &selected_kernels();
+
+}  // namespace fastctc

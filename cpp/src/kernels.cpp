@@ -1,0 +1,108 @@
+// The per-sequence work of a batch, compiled once per instruction-set level
+// (see isa.hpp): each sequence takes the probability-space path, and the
+// log-space path for whatever the former cannot vouch for.
+#include <cmath>
+#include <cstdint>
+
+#include "forward_backward.hpp"
+#include "isa.hpp"
+#include "kernel_table.hpp"
+#include "log_space.hpp"
+#include "parallel.hpp"
+#include "probability_space.hpp"
+
+namespace fastctc::FASTCTC_ISA {
+namespace {
+
+template <typename Real>
+Sequence<Real> sequence_of(const BatchJob<Real> &job, int64_t n) {
+    const fastctc_batch &batch = *job.batch;
+    return Sequence<Real>{
+        job.inputs ? job.inputs + n * job.input_strides[1] : nullptr,
+        job.input_strides[0],
+        job.input_strides[2],
+        job.grad ? job.grad + n * job.grad_strides[1] : nullptr,
+        job.grad ? job.grad_strides[0] : 0,
+        job.grad ? job.grad_strides[2] : 0,
+        batch.input_lengths[n],
+        batch.max_time,
+        batch.num_classes,
+        ExtendedLabel(batch.labels + job.label_offsets[n], batch.label_lengths[n], job.options->blank),
+        job.options->log_probs != 0,
+        job.grad_scale ? double(job.grad_scale[n]) : 1.0,
+    };
+}
+
+template <typename Real>
+void zero_grad_rows(const Sequence<Real> &seq, int64_t first, int64_t last) {
+    for (int64_t t = first; t < last; ++t) write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
+}
+
+// The loss of one sequence and its gradient rows [0, T).  run(space) computes
+// the lattice in a number system (ProbabilitySpace{} or LogSpace{}): the fast
+// one first, the exact one when the fast one cannot vouch for its result.
+// Where both paths vouch for theirs, the loss alone and the loss with the
+// gradient are the same bits; otherwise they agree to rounding.
+template <typename Real, typename Run>
+double sequence_loss(const Sequence<Real> &seq, ThreadScratch *scratch, Run run) {
+    if (seq.grad) zero_grad_rows(seq, seq.frames, seq.max_time);  // padding frames
+    if (seq.frames < seq.label.min_frames()) {  // too few frames for the label and its blanks
+        if (seq.grad) zero_grad_rows(seq, 0, seq.frames);
+        return INFINITY;
+    }
+    if (seq.frames == 0) return 0.0;  // no frames, no labels: the empty path, probability 1
+    if (seq.grad)
+        build_label_slots(seq.label.labels(), seq.label.label_length(), seq.label.blank(), &scratch->lattice.slots);
+
+    const LatticeResult fast = run(ProbabilitySpace{});
+    if (fast.trusted(seq.grad != nullptr)) return fast.loss;
+    const LatticeResult exact = run(LogSpace{});
+    if (seq.grad && exact.loss == INFINITY) zero_grad_rows(seq, 0, seq.frames);  // probability 0: -inf inputs
+    return exact.loss;
+}
+
+template <typename Real>
+double finish_loss(const BatchJob<Real> &job, double loss) {
+    return (job.options->zero_infinity && loss == INFINITY) ? 0.0 : loss;  // impossible alignment
+}
+
+template <typename Real>
+void run_batch(const BatchJob<Real> &job) {
+    const WorkspaceLayout &layout = *job.layout;
+    if (layout.shared_sequence) {  // one sequence: all threads work on it
+        const Sequence<Real> seq = sequence_of(job, 0);
+        ThreadScratch scratch = thread_scratch(job.base, layout, 0);
+        const double loss = sequence_loss(seq, &scratch, [&](auto space) {
+            return lattice_shared_sequence<decltype(space)>(seq, scratch.lattice, layout.num_threads, [&](int thread) {
+                return thread_scratch(job.base, layout, thread).occupancy;
+            });
+        });
+        job.losses[0] = Real(finish_loss(job, loss));
+        return;
+    }
+    parallel_for_dynamic(layout.num_threads, job.batch->batch_size, [&](int64_t i, int thread) {
+        const int64_t n = job.order[i];
+        const Sequence<Real> seq = sequence_of(job, n);
+        ThreadScratch scratch = thread_scratch(job.base, layout, thread);
+        const double loss = sequence_loss(seq, &scratch, [&](auto space) {
+            using Space = decltype(space);
+            return seq.grad ? lattice_loss_and_grad<Space>(seq, scratch.lattice, scratch.occupancy)
+                            : lattice_loss<Space>(seq, scratch.lattice);
+        });
+        job.losses[n] = Real(finish_loss(job, loss));
+    });
+}
+
+}  // namespace
+}  // namespace fastctc::FASTCTC_ISA
+
+#define FASTCTC_CONCATENATE(a, b) a##b
+#define FASTCTC_TABLE_NAME(level) FASTCTC_CONCATENATE(kernels_, level)
+#define FASTCTC_STRINGIFY(level) FASTCTC_STRINGIFY_EXPANDED(level)
+#define FASTCTC_STRINGIFY_EXPANDED(level) #level
+
+const fastctc::KernelTable fastctc::FASTCTC_TABLE_NAME(FASTCTC_ISA) = {
+    FASTCTC_STRINGIFY(FASTCTC_ISA),
+    &fastctc::FASTCTC_ISA::run_batch<float>,
+    &fastctc::FASTCTC_ISA::run_batch<double>,
+};

@@ -1,0 +1,309 @@
+// The forward-backward lattice in probability space with block scales: the
+// fast number system.
+//
+// Notation as in forward_backward.hpp.  Graves et al. 2006 (Section 4.1,
+// eqs. (12)-(13)) rescale each frame's row as a whole; but on long inputs the
+// mass of a row spreads over more than the 600-odd decades a double holds (the
+// forward mass runs ahead of the posterior by e^{-cT}), and whatever underflows
+// is silently lost.  So a row is cut into blocks of kBlockLabels label positions
+// (with their blanks), each with its own scale: the row value is
+// values[s] * e^{scales[block(s)] + offset}.  The block scales are kept relative
+// to the row's largest, so they stay small numbers with small rounding errors;
+// the offset, which grows with t, enters only the loss.  Neighbouring states
+// differ little, far-apart ones may differ by any amount.
+//
+// Emissions are scaled per frame: eps_t(s) = y^t_{l'_s} / e^{log_scale_t}, where
+// e^{log_scale_t} is the largest y among the label's classes at frame t.
+//
+// What the path can vouch for (the caller takes the log-space path otherwise):
+// - a row is exact if no value in it underflowed: no new state value came out
+//   below kTiny although its exact value is positive, and no block factor or
+//   emission flushed to zero.  A loss from exact rows is right to rounding.
+// - whatever underflows is below about 1e-303 in its block's units before the
+//   block is normalised by its sum sigma; in normalised units alpha and beta
+//   are at most 1, so its share of p(l|x) is at most (1e-303 / sigma) / Z_t,
+//   where Z_t is the frame's occupancy normaliser (products()).  So with a
+//   gradient, frame t is vouched for if min(sigma) * Z_t >= 1e-280 over both its
+//   rows (shares below 1e-23), even when far tails of a row underflowed, as they
+//   do on long inputs.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "frame.hpp"
+#include "isa.hpp"
+#include "lane_sum.hpp"
+#include "lattice_check.hpp"
+#include "scratch.hpp"
+#include "sequence.hpp"
+#include "vector_math.hpp"
+
+namespace fastctc::FASTCTC_ISA {
+
+struct ProbabilitySpace {
+    static constexpr bool kExact = false;
+    // A state value below this with positive factors may have lost digits or vanished.
+    static constexpr double kTiny = 1e-290;
+    // A block factor e^{difference of scales} below e^this counts as flushed.
+    static constexpr double kFlushes = -700.0;
+    // The bound on what underflow can have cost a frame: min(sigma) * Z_t.
+    static constexpr double kSmallestSumTimesZ = 1e-280;
+
+    static int64_t row_size(int64_t labels) { return lattice_row_size(labels); }
+    static int64_t blocks(int64_t labels) { return labels / kBlockLabels + 1; }
+
+    // Frame t's scaled emissions, blank first, then each label position;
+    // returns log_scale_t.
+    template <typename Real>
+    static double emissions(const Sequence<Real> &seq, int64_t t, double log_norm, double *e, RowCheck *check) {
+        const Real *row = seq.input_row(t);
+        const int64_t stride = seq.input_class_stride, labels = seq.label.label_length();
+        const int32_t *label = seq.label.labels();
+        double shift = double(row[seq.label.blank() * stride]);
+        e[0] = shift;
+        for (int64_t j = 0; j < labels; ++j) {
+            const double v = double(row[label[j] * stride]);
+            e[1 + j] = v;
+            shift = v > shift ? v : shift;
+        }
+        int flushed = 0;
+        for (int64_t k = 0; k <= labels; ++k) {
+            const double x = e[k] - shift;
+            flushed |= int((x < ExpTraits<double>::kLowest) & (e[k] > -INFINITY));
+            e[k] = exp_nonpositive(x);  // NaN stays NaN
+        }
+        check->exact = check->exact && !flushed;
+        check->sound = check->sound && shift > -INFINITY && shift < INFINITY && log_norm == log_norm;
+        return shift - log_norm;
+    }
+
+    static double probability(double e, double log_scale) { return e * std::exp(log_scale); }
+
+    // alpha_0: a path starts in the first blank or the first label (eq. (6)).
+    static void forward_first(const double *e, int64_t labels, double *row, RowCheck *check) {
+        first_or_last(row, labels, 0, e[0], 0, labels > 0 ? e[1] : 0.0, check);
+    }
+
+    // beta_{T-1}: a path ends in the last label or the final blank.
+    static void backward_last(int64_t labels, double *row, RowCheck *check) {
+        first_or_last(row, labels, labels, 1.0, labels > 0 ? labels - 1 : 0, labels > 0 ? 1.0 : 0.0, check);
+    }
+
+    // alpha_t from alpha_{t-1} (eqs. (6)-(7)): a blank comes from itself or the
+    // previous label; a label from itself, the previous blank, or (if allowed)
+    // the previous label.
+    static void forward_step(const double *prev, const double *e, const double *skip, int64_t labels, double *row,
+                             RowCheck *check) {
+        const double *prev_blank = prev, *prev_label = prev + labels + 1, *prev_scale = prev + 2 * labels + 1;
+        double *blank = row, *label = row + labels + 1, *scale = row + 2 * labels + 1;
+        const double *e_label = e + 1;
+        const int64_t count = blocks(labels);
+        BlockSums sums;
+        for (int64_t k = 0; k < count; ++k) {
+            const int64_t first = k * kBlockLabels, blank_end = block_end(k, labels + 1),
+                          label_end = block_end(k, labels);
+            const BlockFactors f = block_factors(prev_scale[k], k > 0 ? prev_scale[k - 1] : -INFINITY, &sums);
+            if (f.empty) {
+                clear_block(blank, label, first, blank_end, label_end, &scale[k]);
+                continue;
+            }
+            // The block's first position also takes what flows in from block k - 1.
+            const double in = first > 0 ? prev_label[first - 1] : 0.0;
+            sums.underflow |= update(&blank[first], e[0], 1.0, f.own * prev_blank[first] + f.incoming * in,
+                                     prev_blank[first] + in);
+            if (first < labels)
+                sums.underflow |=
+                    update(&label[first], e_label[first], 1.0,
+                           f.own * (prev_label[first] + prev_blank[first]) + f.incoming * (skip[first] * in),
+                           (prev_label[first] + prev_blank[first]) + skip[first] * in);
+            for (int64_t j = first + 1; j < blank_end; ++j) {
+                const double sum = prev_blank[j] + prev_label[j - 1];
+                sums.underflow |= update(&blank[j], e[0], f.own, sum, sum);
+            }
+            for (int64_t j = first + 1; j < label_end; ++j) {
+                const double sum = (prev_label[j] + prev_blank[j]) + skip[j] * prev_label[j - 1];
+                sums.underflow |= update(&label[j], e_label[j], f.own, sum, sum);
+            }
+            normalise_block(blank, label, first, blank_end, label_end, f.unit, &scale[k], &sums);
+        }
+        finish_row(scale, count, prev_scale[count], sums, check);
+    }
+
+    // beta_t (ours, without the emission at t) from beta_{t+1} and the
+    // emissions e of frame t + 1: a blank goes to itself or the next label; a
+    // label to itself, the next blank, or (if allowed) the next label.  No value
+    // needs checking here: what underflows is bounded in products().
+    static void backward_step(const double *next, const double *e, const double *skip, int64_t labels, double *row,
+                              RowCheck *check) {
+        const double *next_blank = next, *next_label = next + labels + 1, *next_scale = next + 2 * labels + 1;
+        double *blank = row, *label = row + labels + 1, *scale = row + 2 * labels + 1;
+        const double e_blank = e[0];
+        const double *e_label = e + 1;
+        const int64_t count = blocks(labels);
+        BlockSums sums;
+        for (int64_t k = count - 1; k >= 0; --k) {
+            const int64_t first = k * kBlockLabels, blank_end = block_end(k, labels + 1),
+                          label_end = block_end(k, labels);
+            const BlockFactors f = block_factors(next_scale[k], k + 1 < count ? next_scale[k + 1] : -INFINITY, &sums);
+            if (f.empty) {
+                clear_block(blank, label, first, blank_end, label_end, &scale[k]);
+                continue;
+            }
+            for (int64_t j = first; j < blank_end && j < labels; ++j)
+                blank[j] = f.own * (e_blank * next_blank[j] + e_label[j] * next_label[j]);
+            if (blank_end == labels + 1) blank[labels] = f.own * (e_blank * next_blank[labels]);
+            for (int64_t j = first; j + 1 < label_end; ++j)
+                label[j] = f.own * ((e_label[j] * next_label[j] + e_blank * next_blank[j + 1]) +
+                                    skip[j + 1] * (e_label[j + 1] * next_label[j + 1]));
+            // The block's last label also takes what flows in from block k + 1
+            // (unless this is the last block, where its successors are inside).
+            if (label_end > first) {
+                const int64_t j = label_end - 1;
+                const double successors =
+                    e_blank * next_blank[j + 1] + (j + 1 < labels ? skip[j + 1] * (e_label[j + 1] * next_label[j + 1]) : 0.0);
+                label[j] = f.own * (e_label[j] * next_label[j]) + (j + 1 < blank_end ? f.own : f.incoming) * successors;
+            }
+            normalise_block(blank, label, first, blank_end, label_end, f.unit, &scale[k], &sums);
+        }
+        finish_row(scale, count, next_scale[count], sums, check);
+    }
+
+    // ln of the last forward row's mass in the two final states (eq. (8)).
+    static double log_end(const double *row, int64_t labels, RowCheck *check) {
+        const double *scale = row + 2 * labels + 1;
+        const double offset = scale[blocks(labels)];
+        const double a = std::log(row[labels]) + scale[labels / kBlockLabels] + offset;  // the final blank
+        const double b =
+            labels > 0 ? std::log(row[2 * labels]) + scale[(labels - 1) / kBlockLabels] + offset : -INFINITY;
+        const double m = a > b ? a : b;
+        check->sound = check->sound && m > -INFINITY && m < INFINITY;
+        return m + std::log(std::exp(a - m) + std::exp(b - m));
+    }
+
+    // products[s] proportional to alpha_t(s) beta_t(s), each block weighted by
+    // e^{its scales - the largest}; returns their sum Z_t.  Trusted if Z_t and
+    // the rows' smallest block sums bound what underflow can have cost.
+    static double products(const double *alpha, const double *beta, int64_t labels, double *out, bool *trusted) {
+        const int64_t count = blocks(labels);
+        const double *alpha_scale = alpha + 2 * labels + 1, *beta_scale = beta + 2 * labels + 1;
+        double top = -INFINITY;
+        for (int64_t k = 0; k < count; ++k) {
+            const double w = alpha_scale[k] + beta_scale[k];
+            top = w > top ? w : top;
+        }
+        for (int64_t k = 0; k < count; ++k) {
+            const double weight = top > -INFINITY ? exp_nonpositive(alpha_scale[k] + beta_scale[k] - top) : 0.0;
+            const int64_t first = k * kBlockLabels, blank_end = block_end(k, labels + 1),
+                          label_end = block_end(k, labels);
+            for (int64_t j = first; j < blank_end; ++j) out[j] = (alpha[j] * beta[j]) * weight;
+            for (int64_t j = first + labels + 1; j < label_end + labels + 1; ++j) out[j] = (alpha[j] * beta[j]) * weight;
+        }
+        const double z = lane_sum(2 * labels + 1, [&](int64_t s) { return out[s]; });
+        const double smallest = alpha_scale[count + 1] < beta_scale[count + 1] ? alpha_scale[count + 1]
+                                                                                : beta_scale[count + 1];
+        *trusted = z < INFINITY && smallest * z >= kSmallestSumTimesZ;
+        return z;
+    }
+
+private:
+    struct BlockFactors {
+        bool empty;       // neither this block nor its neighbour has mass
+        double unit;      // the log scale the new values are computed in
+        double own;       // e^{this block's scale - unit}
+        double incoming;  // e^{the neighbour's scale - unit}
+    };
+
+    // What a row's blocks report while it is computed.
+    struct BlockSums {
+        int underflow = 0;           // a value or factor may have lost digits
+        double smallest = INFINITY;  // the smallest sum of a nonempty block, before normalising
+        bool broken = false;         // a NaN or infinite sum
+    };
+
+    static int64_t block_end(int64_t k, int64_t size) {
+        const int64_t end = (k + 1) * kBlockLabels;
+        return end < size ? end : size;
+    }
+
+    static BlockFactors block_factors(double own_scale, double neighbour_scale, BlockSums *sums) {
+        const double unit = own_scale > neighbour_scale ? own_scale : neighbour_scale;
+        if (!(unit > -INFINITY)) return {true, -INFINITY, 0.0, 0.0};
+        const double own = own_scale - unit, incoming = neighbour_scale - unit;
+        // A block with mass whose factor flushes loses it.
+        sums->underflow |= int((own < kFlushes && own_scale > -INFINITY) ||
+                               (incoming < kFlushes && neighbour_scale > -INFINITY));
+        return {false, unit, exp_nonpositive(own), exp_nonpositive(incoming)};
+    }
+
+    // *value = (emission * multiplier) * sum, where sum is the predecessors'
+    // (successors') values already multiplied by their block factors; returns
+    // whether the value came out below kTiny although its exact value is
+    // positive: a positive emission and a positive unscaled sum.
+    static int update(double *value, double emission, double multiplier, double sum, double unscaled_sum) {
+        const double v = (emission * multiplier) * sum;
+        *value = v;
+        return int((v < kTiny) & (emission > 0.0) & (unscaled_sum > 0.0));
+    }
+
+    static void clear_block(double *blank, double *label, int64_t first, int64_t blank_end, int64_t label_end,
+                            double *scale) {
+        for (int64_t j = first; j < blank_end; ++j) blank[j] = 0.0;
+        for (int64_t j = first; j < label_end; ++j) label[j] = 0.0;
+        *scale = -INFINITY;
+    }
+
+    // Divides a block by its sum and records its scale (-inf for an empty block).
+    static void normalise_block(double *blank, double *label, int64_t first, int64_t blank_end, int64_t label_end,
+                                double unit, double *scale, BlockSums *sums) {
+        const double sum = lane_sum(blank_end - first, [&](int64_t i) { return blank[first + i]; }) +
+                           lane_sum(label_end - first, [&](int64_t i) { return label[first + i]; });
+        if (sum == 0.0) {
+            *scale = -INFINITY;
+            return;
+        }
+        if (!(sum < INFINITY)) {  // NaN or inf
+            sums->broken = true;
+            *scale = -INFINITY;
+            return;
+        }
+        sums->smallest = sum < sums->smallest ? sum : sums->smallest;
+        const double inverse = 1.0 / sum;
+        for (int64_t j = first; j < blank_end; ++j) blank[j] *= inverse;
+        for (int64_t j = first; j < label_end; ++j) label[j] *= inverse;
+        *scale = unit + std::log(sum);
+    }
+
+    // Makes the block scales relative to the largest, which joins the row's
+    // offset (the previous row's plus it), records the smallest block sum, and
+    // reports the row.
+    static void finish_row(double *scale, int64_t count, double previous_offset, const BlockSums &sums,
+                           RowCheck *check) {
+        double top = -INFINITY;
+        for (int64_t k = 0; k < count; ++k) top = scale[k] > top ? scale[k] : top;
+        const bool sound = !sums.broken && top > -INFINITY && top < INFINITY;
+        if (sound)
+            for (int64_t k = 0; k < count; ++k) scale[k] -= top;
+        scale[count] = previous_offset + (sound ? top : 0.0);
+        scale[count + 1] = sums.smallest;
+        check->sound = check->sound && sound;
+        check->exact = check->exact && !sums.underflow;
+    }
+
+    // A row that is zero but for a blank and a label state, each in its block.
+    static void first_or_last(double *row, int64_t labels, int64_t blank_position, double blank_value,
+                              int64_t label_position, double label_value, RowCheck *check) {
+        const int64_t count = blocks(labels);
+        double *blank = row, *label = row + labels + 1, *scale = row + 2 * labels + 1;
+        for (int64_t s = 0; s < 2 * labels + 1; ++s) row[s] = 0.0;
+        blank[blank_position] = blank_value;
+        if (labels > 0) label[label_position] = label_value;
+        BlockSums sums;
+        for (int64_t k = 0; k < count; ++k)
+            normalise_block(blank, label, k * kBlockLabels, block_end(k, labels + 1), block_end(k, labels), 0.0,
+                            &scale[k], &sums);
+        finish_row(scale, count, 0.0, sums, check);
+    }
+};
+
+}  // namespace fastctc::FASTCTC_ISA

@@ -1,0 +1,38 @@
+// The scratch memory the per-sequence kernels work in, carved from the
+// caller's workspace by workspace.cpp.  Plain pointers, no code.
+#pragma once
+
+#include <cstdint>
+
+#include "class_slots.hpp"
+
+namespace fastctc {
+
+// Label positions per block of a probability-space lattice row (see
+// probability_space.hpp), and the doubles a row takes: the 2 |l| + 1 states,
+// one scale per block, the row's offset and its smallest block sum.  static:
+// compiled into each unit that uses it.
+inline constexpr int64_t kBlockLabels = 32;
+static inline int64_t lattice_row_size(int64_t labels) { return 2 * labels + 1 + labels / kBlockLabels + 3; }
+
+// One sequence's lattice (forward_backward.hpp).  Rows hold the |l| + 1 blank
+// states first, then the |l| label states, then (in probability space) the
+// block scales; lattice_row_size() doubles each.
+struct LatticeScratch {
+    double *alpha;      // forward rows: all frames with a gradient, else 2
+    double *beta;       // backward rows: 2, or all frames when one sequence is
+                        // shared by several threads
+    double *emissions;  // per frame: the |l| + 1 emissions (blank, then labels);
+                        // all frames with a gradient or a shared sequence, else 1
+    double *log_scale;  // per frame: the log of the factor taken out of its emissions
+    double *skip;       // [|l|] 1 where a path may skip the blank into label j, else 0
+    LabelSlots slots;
+};
+
+// Per-thread buffers for finishing gradient rows.
+struct OccupancyScratch {
+    double *products;  // [|l'|] alpha_t(s) beta_t(s), up to a common factor
+    double *by_slot;   // [K]    posterior occupancy of each distinct class
+};
+
+}  // namespace fastctc
