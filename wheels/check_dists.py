@@ -8,7 +8,7 @@ C/C++ package (header, shared library, CMake config) and the OpenMP runtime
 that auditwheel vendored, and nothing else vendored; both must carry the
 version pyproject.toml gives.
 
-Usage: python wheels/check_dists.py REPO DISTDIR
+Usage: python wheels/check_dists.py REPO DISTDIR   (Python 3.11+, for tomllib)
 """
 
 from __future__ import annotations
