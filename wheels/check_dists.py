@@ -17,9 +17,10 @@ import fnmatch
 import subprocess
 import sys
 import tarfile
-import tomllib
 import zipfile
 from pathlib import Path
+
+import tomllib
 
 WHEEL_MUST_HOLD = [
     "fastctc/__init__.py",
