@@ -41,7 +41,9 @@ def test_show_config_reports_the_build() -> None:
     assert info["compiler"].split()[0] in {"GNU", "Clang", "AppleClang", "MSVC"}
     assert info["OpenMP"].startswith("OpenMP ") and "unknown" not in info["OpenMP"]
     assert info["SIMD level"] == _ctc.simd_level()
-    assert info["CUDA"] == "not built"
+    assert info["CUDA"] == (
+        f"built ({_config.CUDA_MODULE})" if _config.cuda_built() else "not built"
+    )
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Windows does not tell which DLL it loaded")

@@ -26,9 +26,10 @@ _OPENMP_SPECIFICATIONS = {
     202411: "6.0",
 }
 
-# The optional CUDA build installs this compiled module; its presence is what
-# "CUDA: built" means (found without importing it, so no CUDA runtime starts).
-CUDA_MODULE = "fastctc._cuda"
+# The optional CUDA build (CMake option FASTCTC_CUDA) installs this compiled
+# module; its presence is what "CUDA: built" means. It is looked up, not
+# imported, so reporting starts no CUDA runtime.
+CUDA_MODULE = "fastctc._ctc_cuda"
 
 
 def _openmp() -> str:
@@ -41,15 +42,19 @@ def _openmp() -> str:
     return f"OpenMP {spec} ({date}), runtime {runtime}"
 
 
+def cuda_built() -> bool:
+    """Whether the optional CUDA module is installed."""
+    return importlib.util.find_spec(CUDA_MODULE) is not None
+
+
 def build_info() -> dict[str, str]:
     """The facts that ``show_config`` prints, by name."""
-    cuda_built = importlib.util.find_spec(CUDA_MODULE) is not None
     return {
         "fastctc": f"{_ctc.version()} in {Path(__file__).parent}",
         "compiler": _ctc.compiler(),
         "OpenMP": _openmp(),
         "SIMD level": _ctc.simd_level(),
-        "CUDA": f"built ({CUDA_MODULE})" if cuda_built else "not built",
+        "CUDA": f"built ({CUDA_MODULE})" if cuda_built() else "not built",
         "Python": f"{platform.python_version()} on {platform.platform()}",
         "NumPy": np.__version__,
     }
