@@ -1,10 +1,13 @@
-"""The command line: ``python -m fastctc {demo} [options]`` and ``--version``."""
+"""The command line: ``python -m fastctc {demo} [options]``, and flags that print and exit:
+``--version``, ``--show-config``, ``--include-dir`` and ``--cmake-dir`` (for C/C++ builds,
+e.g. ``cmake -Dfastctc_DIR="$(python -m fastctc --cmake-dir)"``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import fastctc
 
@@ -16,9 +19,30 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if result.epoch_losses[-1] < result.epoch_losses[0] else 1
 
 
+class _PrintAndExit(argparse.Action):
+    """A flag that, like --version, runs a function that prints, then exits."""
+
+    def __init__(
+        self, option_strings: list[str], dest: str, *, run: Callable[[], None], **kwargs: Any
+    ) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+        self.run = run
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        self.run()
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fastctc", description=fastctc.__doc__)
     parser.add_argument("--version", action="version", version=f"fastctc {fastctc.__version__}")
+    flags = {
+        "--show-config": (fastctc.show_config, "print the build and runtime configuration"),
+        "--include-dir": (lambda: print(fastctc.get_include()), "print the C header directory"),
+        "--cmake-dir": (lambda: print(fastctc.get_cmake_dir()), "print the CMake config directory"),
+    }
+    for flag, (run, help_text) in flags.items():
+        parser.add_argument(flag, action=_PrintAndExit, run=run, help=help_text)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="train a toy digit recogniser with the CTC loss")

@@ -12,6 +12,8 @@ Design:
 - One `with nogil:` around each native call: other Python threads run meanwhile.
 - A status other than success becomes a Python exception with the core's message.
 """
+import os
+
 from libc.stdint cimport int32_t, int64_t
 
 
@@ -24,6 +26,10 @@ cdef extern from "fastctc/ctc.h" nogil:
 
     const char *fastctc_status_string(fastctc_status status)
     const char *fastctc_simd_level()
+    const char *fastctc_version()
+    const char *fastctc_compiler()
+    int fastctc_openmp_version()
+    const char *fastctc_openmp_library()
 
     ctypedef struct fastctc_options:
         int32_t blank
@@ -92,6 +98,22 @@ cdef fastctc_options make_options(int blank, bint log_probs, bint zero_infinity,
 
 def simd_level():
     return fastctc_simd_level().decode()
+
+
+def version():
+    return fastctc_version().decode()
+
+
+def compiler():
+    return fastctc_compiler().decode()
+
+
+def openmp_version():
+    return fastctc_openmp_version()
+
+
+def openmp_library():
+    return os.fsdecode(fastctc_openmp_library())
 
 
 def workspace_size(int64_t max_time, int64_t num_classes,

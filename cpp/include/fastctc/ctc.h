@@ -4,6 +4,13 @@
  * This header is the only seam between the native core and its callers: the
  * Python binding, C/C++ trainers, and (with device pointers) the CUDA unit.
  *
+ * Linking.  With CMake, find_package(fastctc) and link fastctc::fastctc: the
+ * package comes from a plain `cmake --install` of this project or from the
+ * Python package (fastctc.get_cmake_dir(), `python -m fastctc --cmake-dir`),
+ * which ships the same header and shared library.  The library brings its own
+ * OpenMP runtime dependency; its users need no OpenMP.  While the version is
+ * 0.x, only releases of the same minor version (0.1.*) share a binary interface.
+ *
  * Notation (Graves et al. 2006): T frames, N sequences in a batch, C classes
  * including the blank.  Sequence n uses its first input_lengths[n] frames and
  * its label l of label_lengths[n] classes; the extended label l' inserts a
@@ -26,11 +33,13 @@
  * owns every array, including the workspace, whose size it obtains from
  * fastctc_workspace_size() with the same batch and options.  Arrays must stay
  * valid, and outputs unshared with inputs, for the duration of the call.
+ * The strings the library returns are static: never free or modify them.
  *
  * Thread safety.  Functions keep no global state: concurrent calls are safe as
  * long as they do not share output or workspace buffers.  A compute call runs
- * an OpenMP parallel region of options->num_threads threads; with one thread
- * it runs a plain loop and never enters the OpenMP runtime.
+ * an OpenMP parallel region of options->num_threads threads (OpenMP's default
+ * when <= 0); with one thread it runs a plain loop and never enters the OpenMP
+ * runtime.
  *
  * fork().  GNU libgomp cannot start threads in a child forked after the parent
  * ran a parallel region: the child would hang.  There, pass num_threads = 1.
@@ -38,10 +47,11 @@
  * Determinism.  Each sequence is computed by one thread in a fixed order, so
  * results are bit-identical for any thread count.
  *
- * Errors.  Every function returns a fastctc_status; nothing is printed, the
- * process is never aborted and no C++ exception crosses this boundary.  The
- * arguments are validated before any output is written, so a call that fails
- * leaves losses and grad untouched.
+ * Errors.  Every function that takes arguments returns a fastctc_status (the
+ * enum below lists each code and its cause; fastctc_status_string() words
+ * it); nothing is printed, the process is never aborted and no C++ exception
+ * crosses this boundary.  The arguments are validated before any output is
+ * written, so a call that fails leaves losses, grad and *bytes untouched.
  */
 #ifndef FASTCTC_CTC_H
 #define FASTCTC_CTC_H
@@ -53,11 +63,17 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32) && defined(FASTCTC_SHARED)
-#  ifdef FASTCTC_BUILDING
+/* FASTCTC_API marks the exported functions.  The library is built with hidden
+ * symbols, so these are its whole binary interface.  On Windows the library
+ * defines FASTCTC_BUILDING while it is compiled (export), and the CMake target
+ * fastctc::fastctc defines FASTCTC_SHARED for its users (import from the DLL). */
+#if defined(_WIN32)
+#  if defined(FASTCTC_BUILDING)
 #    define FASTCTC_API __declspec(dllexport)
-#  else
+#  elif defined(FASTCTC_SHARED)
 #    define FASTCTC_API __declspec(dllimport)
+#  else
+#    define FASTCTC_API
 #  endif
 #elif defined(__GNUC__)
 #  define FASTCTC_API __attribute__((visibility("default")))
@@ -81,6 +97,23 @@ FASTCTC_API const char *fastctc_status_string(fastctc_status status);
 
 /* The instruction-set level of the kernels in use, e.g. "baseline"; never NULL. */
 FASTCTC_API const char *fastctc_simd_level(void);
+
+/* Facts about this build of the library, for bug reports and for checking
+ * that a program runs against the library it was built for.  Each string is
+ * static and never NULL.
+ *   fastctc_version():         the release, e.g. "0.1.0": the version of the
+ *                              Python package and of the CMake package
+ *   fastctc_compiler():        the compiler that built the library, e.g. "GNU 12.2.0"
+ *   fastctc_openmp_version():  the OpenMP specification it was compiled
+ *                              against, as the _OPENMP date yyyymm (201511 is
+ *                              OpenMP 4.5); 0 when built without OpenMP
+ *   fastctc_openmp_library():  the file of the OpenMP runtime this process
+ *                              has loaded for the library, or "" where the
+ *                              platform cannot tell (Windows) */
+FASTCTC_API const char *fastctc_version(void);
+FASTCTC_API const char *fastctc_compiler(void);
+FASTCTC_API int fastctc_openmp_version(void);
+FASTCTC_API const char *fastctc_openmp_library(void);
 
 /* Options.  Zero-initialise for forward compatibility ({0} gives: blank 0,
  * logits in, +inf for impossible alignments, OpenMP's default thread count);
