@@ -5,10 +5,10 @@
 // threads most-work-first with a dynamic schedule; each sequence is computed
 // start to finish by one thread with its own scratch, so the results do not
 // depend on the thread count or the schedule.
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
+#include "batch_order.hpp"
 #include "fastctc/ctc.h"
 #include "forward_backward.hpp"
 #include "parallel.hpp"
@@ -17,23 +17,6 @@
 
 namespace fastctc {
 namespace {
-
-// Fills order with 0..N-1 sorted by decreasing lattice size T_n x |l'_n|
-// (ties by index, so the order is a pure function of the batch), and
-// label_offsets with the start of each label in the concatenated labels.
-void plan_batch(const fastctc_batch &batch, int64_t *order, int64_t *label_offsets) {
-    const int64_t size = batch.batch_size;
-    int64_t offset = 0;
-    for (int64_t n = 0; n < size; ++n) {
-        order[n] = n;
-        label_offsets[n] = offset;
-        offset += batch.label_lengths[n];
-    }
-    auto work = [&](int64_t n) { return batch.input_lengths[n] * (2 * batch.label_lengths[n] + 1); };
-    std::sort(order, order + size, [&](int64_t a, int64_t b) {
-        return work(a) != work(b) ? work(a) > work(b) : a < b;
-    });
-}
 
 template <typename Real>
 fastctc_status compute(const fastctc_batch *batch, const fastctc_options *options, const Real *inputs,

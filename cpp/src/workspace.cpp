@@ -2,43 +2,10 @@
 
 #include <cstdint>
 
+#include "byte_counter.hpp"
 #include "checked_math.hpp"
 
 namespace fastctc {
-namespace {
-
-constexpr size_t kAlignment = 64;  // a cache line; also enough for any SIMD load
-
-// Size arithmetic that records overflow instead of wrapping around.
-class ByteCounter {
-public:
-    // Reserves count elements of elem_size bytes; returns the offset of the
-    // first and keeps the next offset aligned.
-    size_t reserve(uint64_t count, size_t elem_size) {
-        const size_t offset = size_;
-        size_t bytes = 0;
-        if (!checked_mul<size_t>(count, elem_size, &bytes)) overflowed_ = true;
-        add(bytes);
-        add((kAlignment - size_ % kAlignment) % kAlignment);
-        return offset;
-    }
-    void add(size_t bytes) {
-        if (!checked_add(size_, bytes, &size_)) overflowed_ = true;
-    }
-    size_t size() const { return size_; }
-    bool overflowed() const { return overflowed_; }
-
-private:
-    size_t size_ = 0;
-    bool overflowed_ = false;
-};
-
-struct Extents {
-    int64_t frames = 0;   // longest input
-    int64_t states = 1;   // longest extended label
-    int64_t lattice = 0;  // largest frames x states
-};
-
 bool batch_extents(const fastctc_batch &batch, Extents *out) {
     Extents e;
     for (int64_t n = 0; n < batch.batch_size; ++n) {
@@ -54,8 +21,6 @@ bool batch_extents(const fastctc_batch &batch, Extents *out) {
     *out = e;
     return true;
 }
-
-}  // namespace
 
 fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
                               WorkspaceLayout *layout) {
@@ -92,11 +57,6 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
     l.total_bytes = whole.size();
     *layout = l;
     return FASTCTC_STATUS_SUCCESS;
-}
-
-void *workspace_base(void *workspace) {
-    const uintptr_t address = reinterpret_cast<uintptr_t>(workspace);
-    return reinterpret_cast<void *>((address + kAlignment - 1) / kAlignment * kAlignment);
 }
 
 Scratch thread_scratch(void *base, const WorkspaceLayout &layout, int thread) {

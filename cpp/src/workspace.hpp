@@ -10,10 +10,21 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "byte_counter.hpp"
 #include "fastctc/ctc.h"
 #include "sequence.hpp"
 
 namespace fastctc {
+
+// The largest sequence of a batch, which sizes every per-thread scratch region.
+struct Extents {
+    int64_t frames = 0;   // longest input
+    int64_t states = 1;   // longest extended label
+    int64_t lattice = 0;  // largest frames x states
+};
+
+// Fills *out from a validated batch; false when a size overflows int64_t.
+bool batch_extents(const fastctc_batch &batch, Extents *out);
 
 struct WorkspaceLayout {
     int num_threads = 1;
@@ -30,9 +41,6 @@ struct WorkspaceLayout {
 // Plans the workspace of a validated batch; fails only on size overflow.
 fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
                               WorkspaceLayout *layout);
-
-// The aligned base address inside a caller's workspace.
-void *workspace_base(void *workspace);
 
 Scratch thread_scratch(void *base, const WorkspaceLayout &layout, int thread);
 
