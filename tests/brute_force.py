@@ -32,3 +32,31 @@ def enumerate_alignments(log_y: np.ndarray, label, blank: int) -> tuple[float, n
     if total == 0.0:
         return -np.inf, np.zeros((frames, classes))
     return float(np.log(total)), weighted / total
+
+
+def path_log_prob(log_y: np.ndarray, path: tuple[int, ...]) -> float:
+    return float(sum(log_y[t, k] for t, k in enumerate(path)))
+
+
+def best_path(log_y: np.ndarray, label, blank: int) -> tuple[float, tuple[int, ...] | None]:
+    """The most probable path pi with B(pi) = l and its log-probability, by enumeration;
+    (-inf, None) when no path of nonzero probability spells l."""
+    frames, classes = log_y.shape
+    label = tuple(int(k) for k in label)
+    best: tuple[float, tuple[int, ...] | None] = (-np.inf, None)
+    for path in itertools.product(range(classes), repeat=frames):
+        if collapse(path, blank) == label:
+            score = path_log_prob(log_y, path)
+            if score > best[0]:
+                best = (score, path)
+    return best
+
+
+def labelling_log_probs(log_y: np.ndarray, blank: int) -> dict[tuple[int, ...], float]:
+    """ln p(l|x) of every labelling l that some path spells, by enumeration."""
+    frames, classes = log_y.shape
+    totals: dict[tuple[int, ...], float] = {}
+    for path in itertools.product(range(classes), repeat=frames):
+        label = collapse(path, blank)
+        totals[label] = totals.get(label, 0.0) + float(np.exp(path_log_prob(log_y, path)))
+    return {label: float(np.log(p)) for label, p in totals.items() if p > 0.0}
