@@ -75,7 +75,7 @@ double forward_pass(const Sequence<Real> &seq, double *alpha, bool keep_all_rows
             seq.log_probs ? 0.0 : log_normaliser(row, seq.num_classes, seq.input_class_stride);
         if (log_norm_out) log_norm_out[t] = log_norm;
         if (seq.grad) {
-            if (seq.log_probs)
+            if (seq.log_probs || seq.occupancy)
                 write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
             else
                 write_scaled_softmax(row, seq.num_classes, seq.input_class_stride, log_norm,
@@ -100,10 +100,18 @@ double forward_pass(const Sequence<Real> &seq, double *alpha, bool keep_all_rows
     return log_add(prev[states - 1], states >= 2 ? prev[states - 2] : kNegInf);
 }
 
+// State occupancy row t, states [first, num_states): 0 (padding states,
+// padding frames, impossible sequences).
+template <typename Real>
+void zero_states(const Sequence<Real> &seq, int64_t t, int64_t first) {
+    for (int64_t s = first; s < seq.num_states; ++s) seq.state_row(t)[s * seq.state_stride] = Real(0);
+}
+
 // Runs the backward recursion and finishes the gradient rows that
 // forward_pass() initialised: each label class k of frame t gets
 // scale * (y^t_k - occupancy(t, k)) for logits, -scale * occupancy(t, k) for
-// log-scores, both computed in double and rounded once.
+// log-scores, both computed in double and rounded once; with seq.occupancy,
+// occupancy(t, k) itself, and gamma_t(s) in the state occupancy rows.
 template <typename Real>
 void backward_pass(const Sequence<Real> &seq, const double *alpha, double log_p, const Scratch &scratch) {
     const ExtendedLabel &label = seq.label;
@@ -129,15 +137,22 @@ void backward_pass(const Sequence<Real> &seq, const double *alpha, double log_p,
                 beta_ts = log_add(beta[s], step, skip);
             }
             // gamma_t(s) = alpha_t(s) beta_t(s) / p(l|x), eqs. (14)-(15).
-            scratch.occupancy[scratch.state_slot[s]] += std::exp(alpha_t[s] + beta_ts - log_p);
+            const double gamma = std::exp(alpha_t[s] + beta_ts - log_p);
+            scratch.occupancy[scratch.state_slot[s]] += gamma;
+            if (seq.state_occupancy) seq.state_row(t)[s * seq.state_stride] = Real(gamma);
             beta[s] = beta_ts + emit(s);
         }
+        if (seq.state_occupancy) zero_states(seq, t, states);
 
-        // eq. (16), for the classes that occur in l'.
+        // eq. (16), for the classes that occur in l' (or their occupancy alone).
         const Real *row = seq.input_row(t);
         Real *grad_row = seq.grad_row(t);
         for (int64_t k = 0; k < classes; ++k) {
             const int64_t c = scratch.slot_class[k];
+            if (seq.occupancy) {
+                grad_row[c * seq.grad_class_stride] = Real(scratch.occupancy[k]);
+                continue;
+            }
             const double y = seq.log_probs ? 0.0 : std::exp(double(row[c * seq.input_class_stride]) - scratch.log_norm[t]);
             grad_row[c * seq.grad_class_stride] = Real(seq.grad_scale * (y - scratch.occupancy[k]));
         }
@@ -147,6 +162,8 @@ void backward_pass(const Sequence<Real> &seq, const double *alpha, double log_p,
 template <typename Real>
 void zero_grad_rows(const Sequence<Real> &seq, int64_t first, int64_t last) {
     for (int64_t t = first; t < last; ++t) write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
+    if (seq.state_occupancy)
+        for (int64_t t = first; t < last; ++t) zero_states(seq, t, 0);
 }
 
 // The loss -ln p(l|x) of one sequence and, when seq.grad is set, its gradient

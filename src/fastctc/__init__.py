@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastctc._align import Alignment, TokenSpans, forced_align
 from fastctc._api import ctc_loss, ctc_loss_and_grad, workspace_size
 from fastctc._decode import Hypothesis, beam_search, greedy_decode
+from fastctc._posteriors import Posteriors, ctc_posteriors
 from fastctc._scorer import KenLMScorer, Scorer
 
 try:
@@ -21,12 +22,14 @@ __all__ = [
     "Alignment",
     "Hypothesis",
     "KenLMScorer",
+    "Posteriors",
     "Scorer",
     "TokenSpans",
     "__version__",
     "beam_search",
     "ctc_loss",
     "ctc_loss_and_grad",
+    "ctc_posteriors",
     "forced_align",
     "greedy_decode",
     "workspace_size",

@@ -30,6 +30,20 @@ def ctc_loss(
     grad_scale: npt.NDArray[np.floating] | None,
     workspace: npt.NDArray[np.uint8],
 ) -> None: ...
+def ctc_posteriors(
+    inputs: npt.NDArray[np.floating],
+    labels: npt.NDArray[np.int32],
+    input_lengths: npt.NDArray[np.int64],
+    label_lengths: npt.NDArray[np.int64],
+    *,
+    blank: int,
+    log_probs: bool,
+    num_threads: int,
+    log_likelihoods_out: npt.NDArray[np.floating],
+    class_occupancy_out: npt.NDArray[np.floating],
+    state_occupancy_out: npt.NDArray[np.floating],
+    workspace: npt.NDArray[np.uint8],
+) -> None: ...
 def align_workspace_size(
     max_time: int,
     num_classes: int,

@@ -56,6 +56,16 @@ cdef extern from "fastctc/ctc.h" nogil:
                                         double *grad, const int64_t *grad_strides, const double *grad_scale,
                                         void *workspace, size_t workspace_bytes)
 
+    fastctc_status fastctc_ctc_posteriors_f32(const fastctc_batch *batch, const fastctc_options *options,
+                                              const float *inputs, const int64_t *input_strides,
+                                              float *log_likelihoods, float *class_occupancy,
+                                              const int64_t *class_strides, float *state_occupancy,
+                                              const int64_t *state_strides, void *workspace, size_t workspace_bytes)
+    fastctc_status fastctc_ctc_posteriors_f64(const fastctc_batch *batch, const fastctc_options *options,
+                                              const double *inputs, const int64_t *input_strides,
+                                              double *log_likelihoods, double *class_occupancy,
+                                              const int64_t *class_strides, double *state_occupancy,
+                                              const int64_t *state_strides, void *workspace, size_t workspace_bytes)
     fastctc_status fastctc_align_workspace_size(const fastctc_batch *batch, const fastctc_options *options,
                                                 size_t *bytes)
     fastctc_status fastctc_forced_align_f32(const fastctc_batch *batch, const fastctc_options *options,
@@ -160,6 +170,10 @@ cdef const real *first_element(const real[:, :, :] inputs) noexcept:
     return &inputs[0, 0, 0] if inputs.shape[0] and inputs.shape[1] else NULL
 
 
+cdef real *first_output(real[:, :, :] out) noexcept:
+    return &out[0, 0, 0] if out.shape[0] and out.shape[1] and out.shape[2] else NULL
+
+
 def simd_level():
     return fastctc_simd_level().decode()
 
@@ -216,6 +230,42 @@ def ctc_loss(const real[:, :, :] inputs,         # IN  (T, N, C), any strides
                                           grad_ptr, grad_strides, scale_ptr, workspace_ptr, workspace_bytes)
     raise_for_status(status)
 
+
+
+def ctc_posteriors(const real[:, :, :] inputs,          # IN  (T, N, C), any strides
+                   const int32_t[::1] labels,           # IN  concatenated
+                   const int64_t[::1] input_lengths,    # IN  (N,)
+                   const int64_t[::1] label_lengths,    # IN  (N,)
+                   *, int blank, bint log_probs, int num_threads,
+                   real[::1] log_likelihoods_out,       # OUT (N,)
+                   real[:, :, :] class_occupancy_out,   # OUT (T, N, C), any strides
+                   real[:, :, :] state_occupancy_out,   # OUT (T, N, S), any strides
+                   unsigned char[::1] workspace):       # SCRATCH
+    cdef fastctc_batch batch = make_batch(inputs.shape[0], inputs.shape[2], input_lengths, label_lengths, labels)
+    cdef fastctc_options options = make_options(blank, log_probs, False, num_threads)
+    cdef int64_t input_strides[3]
+    cdef int64_t class_strides[3]
+    cdef int64_t state_strides[3]
+    element_strides(inputs, input_strides)
+    element_strides(class_occupancy_out, class_strides)
+    element_strides(state_occupancy_out, state_strides)
+    cdef const real *inputs_ptr = first_element(inputs)
+    cdef real *likelihoods_ptr = &log_likelihoods_out[0] if log_likelihoods_out.shape[0] else NULL
+    cdef real *classes_ptr = first_output(class_occupancy_out)
+    cdef real *states_ptr = first_output(state_occupancy_out)
+    cdef void *workspace_ptr = &workspace[0] if workspace.shape[0] else NULL
+    cdef size_t workspace_bytes = workspace.shape[0]
+    cdef fastctc_status status
+    with nogil:
+        if real is float:
+            status = fastctc_ctc_posteriors_f32(&batch, &options, inputs_ptr, input_strides, likelihoods_ptr,
+                                                classes_ptr, class_strides, states_ptr, state_strides,
+                                                workspace_ptr, workspace_bytes)
+        else:
+            status = fastctc_ctc_posteriors_f64(&batch, &options, inputs_ptr, input_strides, likelihoods_ptr,
+                                                classes_ptr, class_strides, states_ptr, state_strides,
+                                                workspace_ptr, workspace_bytes)
+    raise_for_status(status)
 
 
 def align_workspace_size(int64_t max_time, int64_t num_classes,

@@ -159,6 +159,36 @@ FASTCTC_API fastctc_status fastctc_ctc_loss_f64(
  * over frames are row-major (N, T) arrays: out[n * T + t], T = max_time.
  * ------------------------------------------------------------------------ */
 
+/* Posterior occupancies: for each frame, the probability over the
+ * alignments of the label (weighted by their probability) that the frame
+ * emits class k, and that it is in state s of l' (Graves et al. 2006,
+ * eqs. (14)-(16)).  Each sums to 1 over k, and over s, on every frame within
+ * the input length.  The workspace is fastctc_workspace_size() with
+ * with_grad = 1.
+ *
+ * [in]  batch, options, inputs, input_strides   as for the loss
+ * [out] log_likelihoods  N entries: ln p(l|x); -inf when no alignment is
+ *                        possible (all its occupancies are then 0)
+ * [out] class_occupancy  (T, N, C) through class_strides, like grad: 0 past
+ *                        input_lengths[n]
+ * [in]  class_strides    3 element strides
+ * [out] state_occupancy  (T, N, S) through state_strides, or NULL, with
+ *                        S = 2 * max_n label_lengths[n] + 1: 0 for states
+ *                        s >= |l'_n| and past input_lengths[n]
+ * [in]  state_strides    3 element strides; ignored when state_occupancy is NULL
+ */
+FASTCTC_API fastctc_status fastctc_ctc_posteriors_f32(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const float *inputs, const int64_t input_strides[3], float *log_likelihoods,
+    float *class_occupancy, const int64_t class_strides[3], float *state_occupancy,
+    const int64_t state_strides[3], void *workspace, size_t workspace_bytes);
+
+FASTCTC_API fastctc_status fastctc_ctc_posteriors_f64(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const double *inputs, const int64_t input_strides[3], double *log_likelihoods,
+    double *class_occupancy, const int64_t class_strides[3], double *state_occupancy,
+    const int64_t state_strides[3], void *workspace, size_t workspace_bytes);
+
 /* Bytes of workspace for fastctc_forced_align_*: O(num_threads * largest
  * T_n * |l'_n|) bytes of back-pointers, never O(T * N * C).  [out] *bytes. */
 FASTCTC_API fastctc_status fastctc_align_workspace_size(const fastctc_batch *batch,
