@@ -83,7 +83,7 @@ class KenLMScorer:
         word_delimiter: str | None = None,
     ) -> None:
         try:
-            import kenlm  # type: ignore[import-not-found]
+            import kenlm
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError("KenLMScorer needs the kenlm package: pip install kenlm") from error
         self._kenlm: Any = kenlm
