@@ -22,9 +22,10 @@
 // scorer); at the end the scorer's end-of-sequence score is added too.
 //
 // Numerical twist: all of it in log space in double precision.  Speed: the
-// classes of a frame are visited in decreasing probability, so extending a
-// prefix stops at the first class whose best possible rank cannot enter the
-// beam; that rejects only what the selection would reject anyway.
+// classes of a frame are visited in decreasing probability (sorted lazily),
+// so extending a prefix stops at the first class whose best possible rank
+// cannot enter the beam; that rejects only what the selection would reject
+// anyway.
 #pragma once
 
 #include <algorithm>
@@ -66,7 +67,7 @@ struct BeamScratch {
     BeamEntry *next_beam;  // beam_width: the beam being built
     Candidate *candidates; // beam_width
     double *log_probs;     // C: ln y^t_k of the current frame
-    int32_t *classes;      // C: the classes that may extend a prefix, best first
+    int32_t *classes;      // C: the classes that may extend a prefix (see class_at)
     int32_t *prefix;       // T: a prefix handed to the scorer
     double *lm_rows;       // beam_width x C scorer rows, or nullptr
     int32_t *free_rows;    // beam_width: a stack of unused rows
@@ -112,6 +113,7 @@ public:
             selection_.clear();
             order_ = 0;
             carry_over();
+            collect_classes();
             extend();
             if (!replace_beam(t)) return BeamStatus::kScorerFailed;
         }
@@ -122,23 +124,50 @@ public:
 private:
     static double total(const BeamEntry &e) { return log_add(e.blank, e.label); }
 
-    // ln y^t_k into log_probs; the extending classes, best first, into
-    // classes.  Returns false when the frame holds a NaN.
+    // ln y^t_k into log_probs; false when the frame holds a NaN.
     bool load_frame(int64_t t) {
         const Real *row = seq_.input_row(t);
         const int64_t stride = seq_.input_class_stride;
         const double log_norm = seq_.log_probs ? 0.0 : log_normaliser(row, seq_.num_classes, stride);
-        num_extending_ = 0;
         for (int64_t k = 0; k < seq_.num_classes; ++k) {
             const double y = double(row[k * stride]) - log_norm;
             if (std::isnan(y)) return false;
             s_.log_probs[k] = y;
-            if (k != blank_ && !(config_.prune && y < config_.prune_logp)) s_.classes[num_extending_++] = int32_t(k);
         }
-        const double *y = s_.log_probs;
-        std::sort(s_.classes, s_.classes + num_extending_,
-                  [y](int32_t a, int32_t b) { return y[a] > y[b] || (y[a] == y[b] && a < b); });
         return true;
+    }
+
+    // The classes that may extend a prefix at this frame, as a heap for
+    // class_at().  After carry_over() the selection is usually full: a class
+    // whose extension of the most promising prefix cannot beat the worst kept
+    // candidate cannot extend any, now or later in the frame (the bar only
+    // rises), so most classes are dropped here with one comparison.
+    void collect_classes() {
+        double reach = kNegInf;  // the highest rank an extension can add y^t_k to
+        for (int32_t e = 0; e < size_; ++e)
+            reach = std::max(reach, total(s_.beam[e]) + trie_[s_.beam[e].node].lm + s_.beam[e].lm_bound);
+        num_extending_ = 0;
+        for (int64_t k = 0; k < seq_.num_classes; ++k) {
+            const double y = s_.log_probs[k];
+            if (k == blank_ || (config_.prune && y < config_.prune_logp) || !selection_.admits(reach + y)) continue;
+            s_.classes[num_extending_++] = int32_t(k);
+        }
+        heap_size_ = num_extending_;
+        std::make_heap(s_.classes, s_.classes + heap_size_, less_likely());
+    }
+
+    // The class ordering of a frame: by ln y^t_k, then the lower class first.
+    auto less_likely() const {
+        const double *y = s_.log_probs;
+        return [y](int32_t a, int32_t b) { return y[a] < y[b] || (y[a] == y[b] && a > b); };
+    }
+
+    // The i-th most probable extending class of the frame.  The classes are
+    // sorted lazily, popping a heap only as deep as some prefix's extensions
+    // go, so a frame costs O(C + depth log C), not O(C log C).
+    int32_t class_at(int64_t i) {
+        while (num_extending_ - heap_size_ <= i) std::pop_heap(s_.classes, s_.classes + heap_size_--, less_likely());
+        return s_.classes[num_extending_ - 1 - i];  // popped maxima fill the end, best last
     }
 
     // ext(l, k, t-1) of eq. (3) for the beam entry of l.
@@ -183,7 +212,7 @@ private:
             const PrefixNode &node = trie_[entry.node];
             const double entry_total = total(entry);
             for (int64_t i = 0; i < num_extending_; ++i) {
-                const int32_t k = s_.classes[i];
+                const int32_t k = class_at(i);
                 // ext <= total, and the scorer adds at most lm_bound: an upper bound.
                 if (!selection_.admits(entry_total + y[k] + node.lm + entry.lm_bound)) break;
                 const double label = extension(entry, k) + y[k];
@@ -276,6 +305,7 @@ private:
     int32_t size_ = 0;          // entries in the beam
     int32_t free_rows_ = 0;     // entries in the free_rows stack
     int64_t num_extending_ = 0; // entries in classes
+    int64_t heap_size_ = 0;     // classes[0, heap_size_) is still a heap
     int64_t order_ = 0;         // candidates offered this frame
 };
 
