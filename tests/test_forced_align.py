@@ -191,3 +191,12 @@ def test_float32_matches_float64(rng: np.random.Generator) -> None:
     narrow = fastctc.forced_align(problem.inputs.astype(np.float32), *args)
     np.testing.assert_array_equal(narrow.states, wide.states)
     np.testing.assert_allclose(narrow.scores, wide.scores, rtol=1e-5)
+
+
+def test_ties_are_broken_as_documented() -> None:
+    # All paths equally likely: reading back from the end, the path ends in the final
+    # blank and stays in a state rather than moving, so tokens come as early as they can.
+    uniform = np.zeros((5, 1, 4))
+    alignment = fastctc.forced_align(uniform, [[1, 2]])
+    np.testing.assert_array_equal(alignment.labels[0], [1, 2, 0, 0, 0])
+    np.testing.assert_array_equal(alignment.states[0], [1, 3, 4, 4, 4])

@@ -197,9 +197,9 @@ FASTCTC_API fastctc_status fastctc_align_workspace_size(const fastctc_batch *bat
 
 /* Forced alignment: the single most probable path (Viterbi) through each
  * sequence's CTC lattice, among the paths that collapse to its label.
- * Ties between equally probable predecessors go to the lower state
- * (stay before step before skip); at the end, to the final label over the
- * final blank.
+ * Ties between equally probable predecessors go to staying in the state,
+ * then to the step from the state before, then to the skip; at the end, to
+ * the final blank over the last label.
  *
  * [in]  batch, options, inputs, input_strides   as for the loss
  * [out] path_scores      N entries: ln of the best path's probability (the
