@@ -1,13 +1,15 @@
-// The C entry points of the CTC loss: validation, workspace planning and the
-// order of work, then the kernels for this CPU (kernels.cpp via dispatch.cpp).
+// The C entry points of the CTC loss and of the posteriors: validation,
+// workspace planning and the order of work, then the kernels for this CPU
+// (kernels.cpp via dispatch.cpp).  The posteriors are the loss's own
+// forward-backward, writing occupancies where the loss writes its gradient.
 //
 // Sequences are shared out to OpenMP threads most-work-first with a dynamic
 // schedule; each sequence is computed start to finish by one thread, or, when
 // the batch is a single sequence, by all threads in a fixed split.  Either way
 // the results do not depend on the thread count or the schedule.
-#include <algorithm>
 #include <cstdint>
 
+#include "batch_order.hpp"
 #include "fastctc/ctc.h"
 #include "kernel_table.hpp"
 #include "parallel.hpp"
@@ -17,50 +19,71 @@
 namespace fastctc {
 namespace {
 
-// Fills order with 0..N-1 sorted by decreasing lattice size T_n x |l'_n|
-// (ties by index, so the order is a pure function of the batch), and
-// label_offsets with the start of each label in the concatenated labels.
-void plan_batch(const fastctc_batch &batch, int64_t *order, int64_t *label_offsets) {
-    const int64_t size = batch.batch_size;
-    int64_t offset = 0;
-    for (int64_t n = 0; n < size; ++n) {
-        order[n] = n;
-        label_offsets[n] = offset;
-        offset += batch.label_lengths[n];
-    }
-    auto work = [&](int64_t n) { return batch.input_lengths[n] * (2 * batch.label_lengths[n] + 1); };
-    std::sort(order, order + size, [&](int64_t a, int64_t b) {
-        return work(a) != work(b) ? work(a) > work(b) : a < b;
-    });
-}
+// Where a batch's results go (see BatchJob).
+template <typename Real>
+struct Outputs {
+    Real *losses;
+    Real *grad;
+    const int64_t *grad_strides;
+    const Real *grad_scale;
+    Real *state_occupancy = nullptr;
+    const int64_t *state_strides = nullptr;
+    bool posteriors = false;
+};
 
 template <typename Real>
 fastctc_status compute(const fastctc_batch *batch, const fastctc_options *options, const Real *inputs,
-                       const int64_t input_strides[3], Real *losses, Real *grad, const int64_t grad_strides[3],
-                       const Real *grad_scale, void *workspace, size_t workspace_bytes,
-                       void (*const KernelTable::*run)(const BatchJob<Real> &)) {
+                       const int64_t input_strides[3], const Outputs<Real> &out, void *workspace,
+                       size_t workspace_bytes, void (*const KernelTable::*run)(const BatchJob<Real> &)) {
     fastctc_status status = validate_batch(batch, options, /*check_labels=*/true);
     if (status != FASTCTC_STATUS_SUCCESS) return status;
     const int64_t size = batch->batch_size;
     if (size == 0) return FASTCTC_STATUS_SUCCESS;
-    if (!losses || !input_strides || (grad && !grad_strides)) return FASTCTC_STATUS_INVALID_VALUE;
-    if (!inputs && batch->max_time > 0) return FASTCTC_STATUS_INVALID_VALUE;
+    if (!out.losses || !input_strides || (out.grad && !out.grad_strides) ||
+        (out.state_occupancy && !out.state_strides))
+        return FASTCTC_STATUS_INVALID_VALUE;
+    if (batch->max_time > 0 && (!inputs || (out.posteriors && !out.grad))) return FASTCTC_STATUS_INVALID_VALUE;
 
     WorkspaceLayout layout;
-    status = plan_workspace(*batch, baseline::resolve_num_threads(options->num_threads, size), grad != nullptr,
+    status = plan_workspace(*batch, baseline::resolve_num_threads(options->num_threads, size), out.grad != nullptr,
                             &layout);
     if (status != FASTCTC_STATUS_SUCCESS) return status;
     if (!workspace || workspace_bytes < layout.total_bytes) return FASTCTC_STATUS_WORKSPACE_TOO_SMALL;
 
     void *base = workspace_base(workspace);
-    int64_t *order = reinterpret_cast<int64_t *>(static_cast<char *>(base) + layout.order);
-    int64_t *label_offsets = reinterpret_cast<int64_t *>(static_cast<char *>(base) + layout.label_offsets);
+    int64_t *order = at_offset<int64_t>(base, layout.order);
+    int64_t *label_offsets = at_offset<int64_t>(base, layout.label_offsets);
     plan_batch(*batch, order, label_offsets);
+    int64_t num_states = 1;  // the state occupancy rows' width: the longest |l'|
+    for (int64_t n = 0; n < size; ++n)
+        if (2 * batch->label_lengths[n] + 1 > num_states) num_states = 2 * batch->label_lengths[n] + 1;
 
-    const BatchJob<Real> job{batch, options, inputs, input_strides, losses, grad, grad_strides, grad_scale,
-                             base,  &layout, order,  label_offsets};
+    const BatchJob<Real> job{batch,           options,          inputs,         input_strides,   out.losses,
+                             out.grad,        out.grad_strides, out.grad_scale, out.state_occupancy,
+                             out.state_strides, num_states,     out.posteriors, base,            &layout,
+                             order,           label_offsets};
     (selected_kernels().*run)(job);
     return FASTCTC_STATUS_SUCCESS;
+}
+
+template <typename Real>
+fastctc_status loss(const fastctc_batch *batch, const fastctc_options *options, const Real *inputs,
+                    const int64_t input_strides[3], Real *losses, Real *grad, const int64_t grad_strides[3],
+                    const Real *grad_scale, void *workspace, size_t workspace_bytes,
+                    void (*const KernelTable::*run)(const BatchJob<Real> &)) {
+    const Outputs<Real> out{losses, grad, grad_strides, grad_scale};
+    return compute(batch, options, inputs, input_strides, out, workspace, workspace_bytes, run);
+}
+
+template <typename Real>
+fastctc_status posteriors(const fastctc_batch *batch, const fastctc_options *options, const Real *inputs,
+                          const int64_t input_strides[3], Real *log_likelihoods, Real *class_occupancy,
+                          const int64_t class_strides[3], Real *state_occupancy, const int64_t state_strides[3],
+                          void *workspace, size_t workspace_bytes,
+                          void (*const KernelTable::*run)(const BatchJob<Real> &)) {
+    const Outputs<Real> out{log_likelihoods, class_occupancy, class_strides, nullptr,
+                            state_occupancy, state_strides,   true};
+    return compute(batch, options, inputs, input_strides, out, workspace, workspace_bytes, run);
 }
 
 }  // namespace
@@ -85,16 +108,36 @@ fastctc_status fastctc_ctc_loss_f32(const fastctc_batch *batch, const fastctc_op
                                     const int64_t input_strides[3], float *losses, float *grad,
                                     const int64_t grad_strides[3], const float *grad_scale, void *workspace,
                                     size_t workspace_bytes) {
-    return fastctc::compute(batch, options, inputs, input_strides, losses, grad, grad_strides, grad_scale, workspace,
-                            workspace_bytes, &fastctc::KernelTable::run_f32);
+    return fastctc::loss(batch, options, inputs, input_strides, losses, grad, grad_strides, grad_scale, workspace,
+                         workspace_bytes, &fastctc::KernelTable::run_f32);
 }
 
 fastctc_status fastctc_ctc_loss_f64(const fastctc_batch *batch, const fastctc_options *options, const double *inputs,
                                     const int64_t input_strides[3], double *losses, double *grad,
                                     const int64_t grad_strides[3], const double *grad_scale, void *workspace,
                                     size_t workspace_bytes) {
-    return fastctc::compute(batch, options, inputs, input_strides, losses, grad, grad_strides, grad_scale, workspace,
-                            workspace_bytes, &fastctc::KernelTable::run_f64);
+    return fastctc::loss(batch, options, inputs, input_strides, losses, grad, grad_strides, grad_scale, workspace,
+                         workspace_bytes, &fastctc::KernelTable::run_f64);
+}
+
+fastctc_status fastctc_ctc_posteriors_f32(const fastctc_batch *batch, const fastctc_options *options,
+                                          const float *inputs, const int64_t input_strides[3],
+                                          float *log_likelihoods, float *class_occupancy,
+                                          const int64_t class_strides[3], float *state_occupancy,
+                                          const int64_t state_strides[3], void *workspace, size_t workspace_bytes) {
+    return fastctc::posteriors(batch, options, inputs, input_strides, log_likelihoods, class_occupancy,
+                               class_strides, state_occupancy, state_strides, workspace, workspace_bytes,
+                               &fastctc::KernelTable::run_f32);
+}
+
+fastctc_status fastctc_ctc_posteriors_f64(const fastctc_batch *batch, const fastctc_options *options,
+                                          const double *inputs, const int64_t input_strides[3],
+                                          double *log_likelihoods, double *class_occupancy,
+                                          const int64_t class_strides[3], double *state_occupancy,
+                                          const int64_t state_strides[3], void *workspace, size_t workspace_bytes) {
+    return fastctc::posteriors(batch, options, inputs, input_strides, log_likelihoods, class_occupancy,
+                               class_strides, state_occupancy, state_strides, workspace, workspace_bytes,
+                               &fastctc::KernelTable::run_f64);
 }
 
 }  // extern "C"

@@ -117,10 +117,22 @@ void backward_frame(int64_t t, int64_t frames, const double *next, const double 
     result->sound = result->sound && check.sound;
 }
 
+// The state occupancy row of frame t in the order of l' (blank 2j, label 2j + 1),
+// from the lattice-ordered products; states past |l'| get 0.
+template <typename Real>
+void write_state_occupancy(const Sequence<Real> &seq, int64_t t, const double *products, double inverse_z) {
+    const int64_t labels = seq.label.label_length();
+    Real *row = seq.state_row(t);
+    for (int64_t j = 0; j <= labels; ++j) row[2 * j * seq.state_stride] = Real(products[j] * inverse_z);
+    for (int64_t j = 0; j < labels; ++j) row[(2 * j + 1) * seq.state_stride] = Real(products[labels + 1 + j] * inverse_z);
+    for (int64_t s = 2 * labels + 1; s < seq.num_states; ++s) row[s * seq.state_stride] = Real(0);
+}
+
 // Finishes frame t's gradient row, which read_frame() initialised: each class
 // k of the label gets scale * (y^t_k - occupancy(t, k)) for logits and
 // -scale * occupancy(t, k) for log-scores (eq. (16)), computed in double and
-// rounded once.
+// rounded once; for the posteriors, occupancy(t, k) itself, and each state's
+// occupancy gamma_t(s) in the order of l'.
 template <typename Space, typename Real>
 void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, const double *beta, const double *e,
                      double log_scale, const LabelSlots &slots, const OccupancyScratch &occupancy,
@@ -140,6 +152,11 @@ void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, 
     for (int64_t j = 0; j < labels; ++j) occupancy.by_slot[slots.of_label[j]] += label_products[j] * inverse_z;
 
     Real *grad_row = seq.grad_row(t);
+    if (seq.occupancy) {
+        for (int64_t k = 0; k < slots.count; ++k) grad_row[slots.klass[k] * seq.grad_class_stride] = Real(occupancy.by_slot[k]);
+        if (seq.state_occupancy) write_state_occupancy(seq, t, occupancy.products, inverse_z);
+        return;
+    }
     for (int64_t k = 0; k < slots.count; ++k) {
         const double y = seq.log_probs ? 0.0 : Space::probability(e[slots.source[k]], log_scale);
         grad_row[slots.klass[k] * seq.grad_class_stride] = Real(seq.grad_scale * (y - occupancy.by_slot[k]));

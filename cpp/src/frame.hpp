@@ -83,15 +83,15 @@ inline void write_zeros(int64_t classes, Real *out, int64_t out_stride) {
 
 // The first read of frame t: returns its log normaliser (0 for log-scores) and,
 // when a gradient is requested, initialises the gradient row while the input
-// row is hot: scale * softmax for logits, 0 for log-scores.  The kernels then
-// correct only the entries of the label's classes.
+// row is hot: scale * softmax for logits, 0 for log-scores and occupancies.
+// The kernels then correct only the entries of the label's classes.
 template <typename Real>
 inline double read_frame(const Sequence<Real> &seq, int64_t t) {
     const Real *row = seq.input_row(t);
     if (!seq.grad) return seq.log_probs ? 0.0 : log_normaliser(row, seq.num_classes, seq.input_class_stride);
-    if (seq.log_probs) {
+    if (seq.log_probs || seq.occupancy) {
         write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
-        return 0.0;
+        return seq.log_probs ? 0.0 : log_normaliser(row, seq.num_classes, seq.input_class_stride);
     }
     return write_scaled_softmax(row, seq.num_classes, seq.input_class_stride, seq.grad_scale, seq.grad_row(t),
                                 seq.grad_class_stride);

@@ -16,10 +16,14 @@ struct BatchJob {
     const fastctc_options *options;
     const Real *inputs;
     const int64_t *input_strides;
-    Real *losses;
-    Real *grad;  // nullptr for the loss alone
+    Real *losses;  // or, for the posteriors, the log-likelihoods
+    Real *grad;    // nullptr for the loss alone; for the posteriors, the class occupancy
     const int64_t *grad_strides;
     const Real *grad_scale;  // nullptr for 1
+    Real *state_occupancy;   // the posteriors' (T, N, num_states) state occupancy, or nullptr
+    const int64_t *state_strides;
+    int64_t num_states;      // 2 x the longest label + 1
+    bool posteriors;         // occupancies instead of a gradient, -loss instead of the loss
     void *base;              // the aligned workspace
     const WorkspaceLayout *layout;
     const int64_t *order;          // sequences, most work first

@@ -30,12 +30,21 @@ Sequence<Real> sequence_of(const BatchJob<Real> &job, int64_t n) {
         ExtendedLabel(batch.labels + job.label_offsets[n], batch.label_lengths[n], job.options->blank),
         job.options->log_probs != 0,
         job.grad_scale ? double(job.grad_scale[n]) : 1.0,
+        job.posteriors,
+        job.state_occupancy ? job.state_occupancy + n * job.state_strides[1] : nullptr,
+        job.state_occupancy ? job.state_strides[0] : 0,
+        job.state_occupancy ? job.state_strides[2] : 0,
+        job.num_states,
     };
 }
 
+// Gradient (or occupancy) rows [first, last) of a sequence: 0.
 template <typename Real>
 void zero_grad_rows(const Sequence<Real> &seq, int64_t first, int64_t last) {
-    for (int64_t t = first; t < last; ++t) write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
+    for (int64_t t = first; t < last; ++t) {
+        write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
+        if (seq.state_occupancy) write_zeros(seq.num_states, seq.state_row(t), seq.state_stride);
+    }
 }
 
 // The loss of one sequence and its gradient rows [0, T).  run(space) computes
@@ -61,9 +70,12 @@ double sequence_loss(const Sequence<Real> &seq, ThreadScratch *scratch, Run run)
     return exact.loss;
 }
 
+// What a sequence's loss becomes in the output: its negation for the
+// posteriors (the log-likelihood), else 0 instead of +inf with zero_infinity.
 template <typename Real>
-double finish_loss(const BatchJob<Real> &job, double loss) {
-    return (job.options->zero_infinity && loss == INFINITY) ? 0.0 : loss;  // impossible alignment
+Real finish_loss(const BatchJob<Real> &job, double loss) {
+    if (job.posteriors) return Real(-loss);
+    return Real((job.options->zero_infinity && loss == INFINITY) ? 0.0 : loss);  // impossible alignment
 }
 
 template <typename Real>
@@ -77,7 +89,7 @@ void run_batch(const BatchJob<Real> &job) {
                 return thread_scratch(job.base, layout, thread).occupancy;
             });
         });
-        job.losses[0] = Real(finish_loss(job, loss));
+        job.losses[0] = finish_loss(job, loss);
         return;
     }
     parallel_for_dynamic(layout.num_threads, job.batch->batch_size, [&](int64_t i, int thread) {
@@ -89,7 +101,7 @@ void run_batch(const BatchJob<Real> &job) {
             return seq.grad ? lattice_loss_and_grad<Space>(seq, scratch.lattice, scratch.occupancy)
                             : lattice_loss<Space>(seq, scratch.lattice);
         });
-        job.losses[n] = Real(finish_loss(job, loss));
+        job.losses[n] = finish_loss(job, loss);
     });
 }
 

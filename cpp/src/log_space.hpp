@@ -22,6 +22,8 @@
 
 namespace fastctc::FASTCTC_ISA {
 
+inline constexpr double kNegInf = -INFINITY;  // ln 0
+
 // ln(e^a + e^b) and ln(e^a + e^b + e^c), branch-free; -inf terms add nothing.
 FASTCTC_ALWAYS_INLINE double log_add(double a, double b) {
     const double m = a > b ? a : b;

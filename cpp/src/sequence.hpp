@@ -22,9 +22,17 @@ struct Sequence {
     ExtendedLabel label;
     bool log_probs;              // inputs are log-scores, not logits
     double grad_scale;
+    // Posteriors (fastctc_ctc_posteriors) instead of a gradient: grad receives
+    // the class occupancy itself, and state_occupancy, if set, each state's.
+    bool occupancy = false;
+    Real *state_occupancy = nullptr;  // frame 0 of this sequence's (T, S) rows
+    int64_t state_time_stride = 0;
+    int64_t state_stride = 0;
+    int64_t num_states = 0;           // S: states [|l'|, S) get 0
 
     const Real *input_row(int64_t t) const { return inputs + t * input_time_stride; }
     Real *grad_row(int64_t t) const { return grad + t * grad_time_stride; }
+    Real *state_row(int64_t t) const { return state_occupancy + t * state_time_stride; }
 };
 
 }  // namespace fastctc::FASTCTC_ISA

@@ -9,6 +9,10 @@
 
 namespace fastctc {
 
+// Checks the batch shape, the input lengths and the blank; labels and
+// label_lengths are not read (the decoders have none).
+fastctc_status validate_inputs(const fastctc_batch *batch, const fastctc_options *options);
+
 // Checks the batch shape, lengths and options; with check_labels, also that
 // labels is present and every label is a class in [0, C) other than blank.
 fastctc_status validate_batch(const fastctc_batch *batch, const fastctc_options *options, bool check_labels);

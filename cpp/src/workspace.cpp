@@ -2,46 +2,10 @@
 
 #include <cstdint>
 
+#include "byte_counter.hpp"
 #include "checked_math.hpp"
 
 namespace fastctc {
-namespace {
-
-constexpr size_t kAlignment = 64;  // a cache line; also enough for any SIMD load
-
-// Size arithmetic that records overflow instead of wrapping around.
-class ByteCounter {
-public:
-    // Reserves count elements of elem_size bytes; returns the offset of the
-    // first and keeps the next offset aligned.
-    size_t reserve(uint64_t count, size_t elem_size) {
-        const size_t offset = size_;
-        size_t bytes = 0;
-        if (!checked_mul<size_t>(count, elem_size, &bytes)) overflowed_ = true;
-        add(bytes);
-        add((kAlignment - size_ % kAlignment) % kAlignment);
-        return offset;
-    }
-    void add(size_t bytes) {
-        if (!checked_add(size_, bytes, &size_)) overflowed_ = true;
-    }
-    size_t size() const { return size_; }
-    bool overflowed() const { return overflowed_; }
-
-private:
-    size_t size_ = 0;
-    bool overflowed_ = false;
-};
-
-// The largest sizes over the batch's sequences.
-struct Extents {
-    uint64_t frames = 0;     // T_n
-    uint64_t labels = 0;     // |l_n|
-    uint64_t states = 1;     // |l'_n| = 2 |l_n| + 1
-    uint64_t row = 1;        // a lattice row: see lattice_row_size()
-    uint64_t lattice = 0;    // T_n rows
-    uint64_t emission = 0;   // T_n (|l_n| + 1)
-};
 
 bool batch_extents(const fastctc_batch &batch, Extents *out) {
     Extents e;
@@ -62,6 +26,8 @@ bool batch_extents(const fastctc_batch &batch, Extents *out) {
     *out = e;
     return true;
 }
+
+namespace {
 
 // The regions of one scratch region (see scratch.hpp for what each holds).
 ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteCounter *bytes) {
@@ -113,11 +79,6 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
     l.total_bytes = whole.size();
     *layout = l;
     return FASTCTC_STATUS_SUCCESS;
-}
-
-void *workspace_base(void *workspace) {
-    const uintptr_t address = reinterpret_cast<uintptr_t>(workspace);
-    return reinterpret_cast<void *>((address + kAlignment - 1) / kAlignment * kAlignment);
 }
 
 ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thread) {

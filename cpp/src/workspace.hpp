@@ -16,10 +16,26 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "byte_counter.hpp"
+#include "byte_counter.hpp"
 #include "fastctc/ctc.h"
 #include "scratch.hpp"
 
 namespace fastctc {
+
+// The largest sizes over a batch's sequences, which size every per-thread
+// scratch region.
+struct Extents {
+    uint64_t frames = 0;    // T_n
+    uint64_t labels = 0;    // |l_n|
+    uint64_t states = 1;    // |l'_n| = 2 |l_n| + 1
+    uint64_t row = 1;       // a lattice row: see lattice_row_size()
+    uint64_t lattice = 0;   // T_n rows (an upper bound of T_n |l'_n|)
+    uint64_t emission = 0;  // T_n (|l_n| + 1)
+};
+
+// Fills *out from a validated batch; false when a size overflows.
+bool batch_extents(const fastctc_batch &batch, Extents *out);
 
 // Byte offsets of the regions within one scratch region.
 struct ScratchRegions {
@@ -48,9 +64,6 @@ bool uses_shared_sequence(int64_t batch_size, int num_threads);
 // Plans the workspace of a validated batch; fails only on size overflow.
 fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
                               WorkspaceLayout *layout);
-
-// The aligned base address inside a caller's workspace.
-void *workspace_base(void *workspace);
 
 // A thread's views of the workspace (the shared region in shared mode).
 struct ThreadScratch {

@@ -1,6 +1,6 @@
-"""The command line: ``python -m fastctc {demo} [options]``, and flags that print and exit:
-``--version``, ``--show-config``, ``--include-dir`` and ``--cmake-dir`` (for C/C++ builds,
-e.g. ``cmake -Dfastctc_DIR="$(python -m fastctc --cmake-dir)"``)."""
+"""The command line: ``python -m fastctc {demo,align,bench-decode} [options]``, and flags
+that print and exit: ``--version``, ``--show-config``, ``--include-dir`` and ``--cmake-dir``
+(for C/C++ builds, e.g. ``cmake -Dfastctc_DIR="$(python -m fastctc --cmake-dir)"``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,31 @@ def _demo(args: argparse.Namespace) -> int:
 
     result = run_demo(epochs=args.epochs, train_size=args.train_size, seed=args.seed)
     return 0 if result.epoch_losses[-1] < result.epoch_losses[0] else 1
+
+
+def _align(args: argparse.Namespace) -> int:
+    from fastctc.align_command import run_align
+
+    try:
+        return run_align(args)
+    except (ValueError, ImportError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _bench_decode(args: argparse.Namespace) -> int:
+    from fastctc.bench.decode import bench_decode
+
+    bench_decode(
+        frames=args.frames,
+        batch=args.batch,
+        classes=args.classes,
+        beam_width=args.beam_width,
+        threads=args.threads,
+        repeats=args.repeats,
+        seed=args.seed,
+    )
+    return 0
 
 
 class _PrintAndExit(argparse.Action):
@@ -50,6 +75,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--train-size", type=int, default=2000, help="training utterances")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     demo.set_defaults(run=_demo)
+
+    from fastctc.align_command import add_arguments
+
+    align = commands.add_parser("align", help="print where each token of a transcript sits")
+    add_arguments(align)
+    align.set_defaults(run=_align)
+
+    bench = commands.add_parser(
+        "bench-decode", help="time beam search against TensorFlow and pyctcdecode"
+    )
+    bench.add_argument("--frames", type=int, default=200, help="T (default 200)")
+    bench.add_argument("--batch", type=int, default=16, help="N (default 16)")
+    bench.add_argument("--classes", type=int, default=30, help="C, blank included (default 30)")
+    bench.add_argument("--beam-width", type=int, default=16, help="default 16")
+    bench.add_argument("--threads", type=int, default=1, help="threads for every decoder")
+    bench.add_argument("--repeats", type=int, default=5, help="timed runs (median reported)")
+    bench.add_argument("--seed", type=int, default=0, help="random seed of the inputs")
+    bench.set_defaults(run=_bench_decode)
     return parser
 
 

@@ -492,16 +492,19 @@ def _check_num_threads(num_threads: int | None) -> int:
 
 
 def _checked_thread_count(num_threads: int | None) -> int:
-    if num_threads is None:
-        return 0
-    if isinstance(num_threads, (bool, np.bool_)):
-        raise TypeError(f"num_threads must be an integer, but got {num_threads!r}")
+    return 0 if num_threads is None else _positive_int32("num_threads", num_threads)
+
+
+def _positive_int32(name: str, value: Any) -> int:
+    """A count argument: an integer in [1, 2**31 - 1]."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, but got {value!r}")
     try:
-        count = operator.index(num_threads)
+        count = operator.index(value)
     except TypeError:
-        raise TypeError(f"num_threads must be an integer, but got {num_threads!r}") from None
+        raise TypeError(f"{name} must be an integer, but got {value!r}") from None
     if not 1 <= count <= _INT32_MAX:
-        raise ValueError(f"num_threads must be at least 1, but got {count}")
+        raise ValueError(f"{name} must be at least 1, but got {count}")
     return count
 
 

@@ -11,10 +11,15 @@ Design:
   strides, so transposed and sliced views reach the core without a copy.
 - One `with nogil:` around each native call: other Python threads run meanwhile.
 - A status other than success becomes a Python exception with the core's message.
+- A beam-search scorer is a Python callable behind the C API's plain function
+  pointer: the search runs without the GIL and takes it only inside the
+  callback; an exception there is kept and re-raised after the search. Without
+  a scorer the search never touches the GIL.
 """
 import os
 
 from libc.stdint cimport int32_t, int64_t
+from libc.string cimport memcpy
 
 
 cdef extern from "fastctc/ctc.h" nogil:
@@ -23,6 +28,7 @@ cdef extern from "fastctc/ctc.h" nogil:
         FASTCTC_STATUS_INVALID_VALUE
         FASTCTC_STATUS_WORKSPACE_TOO_SMALL
         FASTCTC_STATUS_SIZE_OVERFLOW
+        FASTCTC_STATUS_SCORER_FAILED
 
     const char *fastctc_status_string(fastctc_status status)
     const char *fastctc_simd_level()
@@ -56,6 +62,71 @@ cdef extern from "fastctc/ctc.h" nogil:
                                         double *grad, const int64_t *grad_strides, const double *grad_scale,
                                         void *workspace, size_t workspace_bytes)
 
+    fastctc_status fastctc_ctc_posteriors_f32(const fastctc_batch *batch, const fastctc_options *options,
+                                              const float *inputs, const int64_t *input_strides,
+                                              float *log_likelihoods, float *class_occupancy,
+                                              const int64_t *class_strides, float *state_occupancy,
+                                              const int64_t *state_strides, void *workspace, size_t workspace_bytes)
+    fastctc_status fastctc_ctc_posteriors_f64(const fastctc_batch *batch, const fastctc_options *options,
+                                              const double *inputs, const int64_t *input_strides,
+                                              double *log_likelihoods, double *class_occupancy,
+                                              const int64_t *class_strides, double *state_occupancy,
+                                              const int64_t *state_strides, void *workspace, size_t workspace_bytes)
+    fastctc_status fastctc_align_workspace_size(const fastctc_batch *batch, const fastctc_options *options,
+                                                size_t *bytes)
+    fastctc_status fastctc_forced_align_f32(const fastctc_batch *batch, const fastctc_options *options,
+                                            const float *inputs, const int64_t *input_strides,
+                                            float *path_scores, int32_t *frame_states, float *frame_log_probs,
+                                            int64_t *token_starts, int64_t *token_ends, float *token_scores,
+                                            void *workspace, size_t workspace_bytes)
+    fastctc_status fastctc_forced_align_f64(const fastctc_batch *batch, const fastctc_options *options,
+                                            const double *inputs, const int64_t *input_strides,
+                                            double *path_scores, int32_t *frame_states, double *frame_log_probs,
+                                            int64_t *token_starts, int64_t *token_ends, double *token_scores,
+                                            void *workspace, size_t workspace_bytes)
+
+    ctypedef int (*fastctc_score_fn)(void *context, const int32_t *prefix, int64_t length,
+                                     double *scores) noexcept nogil
+
+    ctypedef struct fastctc_scorer:
+        fastctc_score_fn score
+        void *context
+        double weight
+        double insertion_bonus
+
+    ctypedef struct fastctc_decoder_options:
+        int32_t keep_repeated
+        int32_t beam_width
+        int32_t top_paths
+        int32_t use_prune_logp
+        double prune_logp
+        fastctc_scorer scorer
+
+    fastctc_status fastctc_greedy_decode_f32(const fastctc_batch *batch, const fastctc_options *options,
+                                             const fastctc_decoder_options *decoder_options,
+                                             const float *inputs, const int64_t *input_strides,
+                                             int32_t *tokens, int64_t *token_frames, int64_t *token_counts,
+                                             float *scores)
+    fastctc_status fastctc_greedy_decode_f64(const fastctc_batch *batch, const fastctc_options *options,
+                                             const fastctc_decoder_options *decoder_options,
+                                             const double *inputs, const int64_t *input_strides,
+                                             int32_t *tokens, int64_t *token_frames, int64_t *token_counts,
+                                             double *scores)
+    fastctc_status fastctc_beam_search_workspace_size(const fastctc_batch *batch, const fastctc_options *options,
+                                                      const fastctc_decoder_options *decoder_options,
+                                                      size_t *bytes)
+    fastctc_status fastctc_beam_search_f32(const fastctc_batch *batch, const fastctc_options *options,
+                                           const fastctc_decoder_options *decoder_options,
+                                           const float *inputs, const int64_t *input_strides,
+                                           int32_t *tokens, int64_t *token_frames, int64_t *token_counts,
+                                           float *log_probs, float *scores, void *workspace, size_t workspace_bytes)
+    fastctc_status fastctc_beam_search_f64(const fastctc_batch *batch, const fastctc_options *options,
+                                           const fastctc_decoder_options *decoder_options,
+                                           const double *inputs, const int64_t *input_strides,
+                                           int32_t *tokens, int64_t *token_frames, int64_t *token_counts,
+                                           double *log_probs, double *scores, void *workspace,
+                                           size_t workspace_bytes)
+
 
 ctypedef fused real:
     float
@@ -75,14 +146,14 @@ cdef int raise_for_status(fastctc_status status) except -1:
 
 cdef fastctc_batch make_batch(int64_t max_time, int64_t num_classes,
                               const int64_t[::1] input_lengths,  # IN
-                              const int64_t[::1] label_lengths,  # IN
+                              const int64_t[::1] label_lengths,  # IN, or None for the decoders
                               const int32_t[::1] labels):        # IN, or None
     cdef fastctc_batch batch
     batch.max_time = max_time
     batch.batch_size = input_lengths.shape[0]
     batch.num_classes = num_classes
     batch.input_lengths = &input_lengths[0] if input_lengths.shape[0] else NULL
-    batch.label_lengths = &label_lengths[0] if label_lengths.shape[0] else NULL
+    batch.label_lengths = &label_lengths[0] if label_lengths is not None and label_lengths.shape[0] else NULL
     batch.labels = &labels[0] if labels is not None and labels.shape[0] else NULL
     return batch
 
@@ -94,6 +165,19 @@ cdef fastctc_options make_options(int blank, bint log_probs, bint zero_infinity,
     options.zero_infinity = zero_infinity
     options.num_threads = num_threads
     return options
+
+cdef void element_strides(const real[:, :, :] inputs, int64_t strides[3]) noexcept:
+    cdef int i
+    for i in range(3):
+        strides[i] = inputs.strides[i] // <int64_t>sizeof(real)
+
+
+cdef const real *first_element(const real[:, :, :] inputs) noexcept:
+    return &inputs[0, 0, 0] if inputs.shape[0] and inputs.shape[1] else NULL
+
+
+cdef real *first_output(real[:, :, :] out) noexcept:
+    return &out[0, 0, 0] if out.shape[0] and out.shape[1] and out.shape[2] else NULL
 
 
 def simd_level():
@@ -140,16 +224,14 @@ def ctc_loss(const real[:, :, :] inputs,         # IN  (T, N, C), any strides
     cdef fastctc_options options = make_options(blank, log_probs, zero_infinity, num_threads)
     cdef int64_t input_strides[3]
     cdef int64_t grad_strides[3]
-    cdef const real *inputs_ptr = NULL
+    cdef const real *inputs_ptr = first_element(inputs)
     cdef real *grad_ptr = NULL
     cdef const real *scale_ptr = NULL
     cdef fastctc_status status
     cdef int i
+    element_strides(inputs, input_strides)
     for i in range(3):
-        input_strides[i] = inputs.strides[i] // <int64_t>sizeof(real)
         grad_strides[i] = 0
-    if inputs.shape[0] and inputs.shape[1]:
-        inputs_ptr = &inputs[0, 0, 0]
     if grad_out is not None:
         for i in range(3):
             grad_strides[i] = grad_out.strides[i] // <int64_t>sizeof(real)
@@ -168,4 +250,230 @@ def ctc_loss(const real[:, :, :] inputs,         # IN  (T, N, C), any strides
         else:
             status = fastctc_ctc_loss_f64(&batch, &options, inputs_ptr, input_strides, losses_ptr,
                                           grad_ptr, grad_strides, scale_ptr, workspace_ptr, workspace_bytes)
+    raise_for_status(status)
+
+
+
+def ctc_posteriors(const real[:, :, :] inputs,          # IN  (T, N, C), any strides
+                   const int32_t[::1] labels,           # IN  concatenated
+                   const int64_t[::1] input_lengths,    # IN  (N,)
+                   const int64_t[::1] label_lengths,    # IN  (N,)
+                   *, int blank, bint log_probs, int num_threads,
+                   real[::1] log_likelihoods_out,       # OUT (N,)
+                   real[:, :, :] class_occupancy_out,   # OUT (T, N, C), any strides
+                   real[:, :, :] state_occupancy_out,   # OUT (T, N, S), any strides
+                   unsigned char[::1] workspace):       # SCRATCH
+    cdef fastctc_batch batch = make_batch(inputs.shape[0], inputs.shape[2], input_lengths, label_lengths, labels)
+    cdef fastctc_options options = make_options(blank, log_probs, False, num_threads)
+    cdef int64_t input_strides[3]
+    cdef int64_t class_strides[3]
+    cdef int64_t state_strides[3]
+    element_strides(inputs, input_strides)
+    element_strides(class_occupancy_out, class_strides)
+    element_strides(state_occupancy_out, state_strides)
+    cdef const real *inputs_ptr = first_element(inputs)
+    cdef real *likelihoods_ptr = &log_likelihoods_out[0] if log_likelihoods_out.shape[0] else NULL
+    cdef real *classes_ptr = first_output(class_occupancy_out)
+    cdef real *states_ptr = first_output(state_occupancy_out)
+    cdef void *workspace_ptr = &workspace[0] if workspace.shape[0] else NULL
+    cdef size_t workspace_bytes = workspace.shape[0]
+    cdef fastctc_status status
+    with nogil:
+        if real is float:
+            status = fastctc_ctc_posteriors_f32(&batch, &options, inputs_ptr, input_strides, likelihoods_ptr,
+                                                classes_ptr, class_strides, states_ptr, state_strides,
+                                                workspace_ptr, workspace_bytes)
+        else:
+            status = fastctc_ctc_posteriors_f64(&batch, &options, inputs_ptr, input_strides, likelihoods_ptr,
+                                                classes_ptr, class_strides, states_ptr, state_strides,
+                                                workspace_ptr, workspace_bytes)
+    raise_for_status(status)
+
+
+def align_workspace_size(int64_t max_time, int64_t num_classes,
+                         const int64_t[::1] input_lengths,  # IN
+                         const int64_t[::1] label_lengths,  # IN
+                         *, int num_threads):
+    cdef fastctc_batch batch = make_batch(max_time, num_classes, input_lengths, label_lengths, None)
+    cdef fastctc_options options = make_options(0, False, False, num_threads)
+    cdef size_t nbytes = 0
+    raise_for_status(fastctc_align_workspace_size(&batch, &options, &nbytes))
+    return nbytes
+
+
+def forced_align(const real[:, :, :] inputs,         # IN  (T, N, C), any strides
+                 const int32_t[::1] labels,          # IN  concatenated
+                 const int64_t[::1] input_lengths,   # IN  (N,)
+                 const int64_t[::1] label_lengths,   # IN  (N,)
+                 *, int blank, bint log_probs, int num_threads,
+                 real[::1] path_scores_out,          # OUT (N,)
+                 int32_t[:, ::1] frame_states_out,   # OUT (N, T)
+                 real[:, ::1] frame_log_probs_out,   # OUT (N, T)
+                 int64_t[::1] token_starts_out,      # OUT like labels
+                 int64_t[::1] token_ends_out,        # OUT like labels
+                 real[::1] token_scores_out,         # OUT like labels
+                 unsigned char[::1] workspace):      # SCRATCH
+    cdef fastctc_batch batch = make_batch(inputs.shape[0], inputs.shape[2], input_lengths, label_lengths, labels)
+    cdef fastctc_options options = make_options(blank, log_probs, False, num_threads)
+    cdef int64_t input_strides[3]
+    element_strides(inputs, input_strides)
+    cdef const real *inputs_ptr = first_element(inputs)
+    cdef bint has_frames = frame_states_out.shape[0] and frame_states_out.shape[1]
+    cdef bint has_tokens = token_starts_out.shape[0] > 0
+    cdef real *path_scores_ptr = &path_scores_out[0] if path_scores_out.shape[0] else NULL
+    cdef int32_t *states_ptr = &frame_states_out[0, 0] if has_frames else NULL
+    cdef real *frame_log_probs_ptr = &frame_log_probs_out[0, 0] if has_frames else NULL
+    cdef int64_t *starts_ptr = &token_starts_out[0] if has_tokens else NULL
+    cdef int64_t *ends_ptr = &token_ends_out[0] if has_tokens else NULL
+    cdef real *token_scores_ptr = &token_scores_out[0] if has_tokens else NULL
+    cdef void *workspace_ptr = &workspace[0] if workspace.shape[0] else NULL
+    cdef size_t workspace_bytes = workspace.shape[0]
+    cdef fastctc_status status
+    with nogil:
+        if real is float:
+            status = fastctc_forced_align_f32(&batch, &options, inputs_ptr, input_strides, path_scores_ptr,
+                                              states_ptr, frame_log_probs_ptr, starts_ptr, ends_ptr,
+                                              token_scores_ptr, workspace_ptr, workspace_bytes)
+        else:
+            status = fastctc_forced_align_f64(&batch, &options, inputs_ptr, input_strides, path_scores_ptr,
+                                              states_ptr, frame_log_probs_ptr, starts_ptr, ends_ptr,
+                                              token_scores_ptr, workspace_ptr, workspace_bytes)
+    raise_for_status(status)
+
+
+def greedy_decode(const real[:, :, :] inputs,          # IN  (T, N, C), any strides
+                  const int64_t[::1] input_lengths,    # IN  (N,)
+                  *, int blank, bint log_probs, bint merge_repeated, int num_threads,
+                  int32_t[:, ::1] tokens_out,          # OUT (N, T)
+                  int64_t[:, ::1] token_frames_out,    # OUT (N, T)
+                  int64_t[::1] token_counts_out,       # OUT (N,)
+                  real[::1] scores_out):               # OUT (N,)
+    cdef fastctc_batch batch = make_batch(inputs.shape[0], inputs.shape[2], input_lengths, None, None)
+    cdef fastctc_options options = make_options(blank, log_probs, False, num_threads)
+    cdef fastctc_decoder_options decoder_options = make_decoder_options(not merge_repeated, 0, 0, None, None)
+    cdef int64_t input_strides[3]
+    element_strides(inputs, input_strides)
+    cdef const real *inputs_ptr = first_element(inputs)
+    cdef bint has_frames = tokens_out.shape[0] and tokens_out.shape[1]
+    cdef int32_t *tokens_ptr = &tokens_out[0, 0] if has_frames else NULL
+    cdef int64_t *frames_ptr = &token_frames_out[0, 0] if has_frames else NULL
+    cdef int64_t *counts_ptr = &token_counts_out[0] if token_counts_out.shape[0] else NULL
+    cdef real *scores_ptr = &scores_out[0] if scores_out.shape[0] else NULL
+    cdef fastctc_status status
+    with nogil:
+        if real is float:
+            status = fastctc_greedy_decode_f32(&batch, &options, &decoder_options, inputs_ptr, input_strides,
+                                               tokens_ptr, frames_ptr, counts_ptr, scores_ptr)
+        else:
+            status = fastctc_greedy_decode_f64(&batch, &options, &decoder_options, inputs_ptr, input_strides,
+                                               tokens_ptr, frames_ptr, counts_ptr, scores_ptr)
+    raise_for_status(status)
+
+
+cdef class ScorerCall:
+    """The Python side of a beam-search scorer: the callable and its first error."""
+    cdef object function  # prefix tuple -> C-contiguous float64 array of C entries
+    cdef Py_ssize_t num_classes
+    cdef double weight
+    cdef double insertion_bonus
+    cdef object error
+
+    def __init__(self, function, Py_ssize_t num_classes, double weight, double insertion_bonus):
+        self.function = function
+        self.num_classes = num_classes
+        self.weight = weight
+        self.insertion_bonus = insertion_bonus
+        self.error = None
+
+
+cdef int call_scorer(void *context, const int32_t *prefix, int64_t length, double *scores) noexcept nogil:
+    with gil:
+        return call_scorer_with_gil(<ScorerCall>context, prefix, length, scores)
+
+
+cdef int call_scorer_with_gil(ScorerCall call, const int32_t *prefix, int64_t length, double *scores) noexcept:
+    cdef const double[::1] values
+    try:
+        values = call.function(tuple([prefix[i] for i in range(length)]))
+        if values.shape[0] != call.num_classes:  # never write past the core's row
+            raise ValueError(f"the scorer returned {values.shape[0]} scores for C={call.num_classes} classes")
+        memcpy(scores, &values[0], values.shape[0] * sizeof(double))
+        return 0
+    except BaseException as error:
+        if call.error is None:
+            call.error = error
+        return 1
+
+
+cdef fastctc_decoder_options make_decoder_options(bint keep_repeated, int beam_width, int top_paths,
+                                                  object prune_logp, ScorerCall scorer):
+    cdef fastctc_decoder_options options
+    options.keep_repeated = keep_repeated
+    options.beam_width = beam_width
+    options.top_paths = top_paths
+    options.use_prune_logp = prune_logp is not None
+    options.prune_logp = prune_logp if prune_logp is not None else 0.0
+    options.scorer.score = NULL
+    options.scorer.context = NULL
+    options.scorer.weight = 0.0
+    options.scorer.insertion_bonus = 0.0
+    if scorer is not None:
+        options.scorer.score = call_scorer
+        options.scorer.context = <void *>scorer
+        options.scorer.weight = scorer.weight
+        options.scorer.insertion_bonus = scorer.insertion_bonus
+    return options
+
+
+def beam_search_workspace_size(int64_t max_time, int64_t num_classes,
+                               const int64_t[::1] input_lengths,  # IN
+                               *, int beam_width, int top_paths, bint with_scorer, int num_threads):
+    cdef fastctc_batch batch = make_batch(max_time, num_classes, input_lengths, None, None)
+    cdef fastctc_options options = make_options(0, False, False, num_threads)
+    cdef fastctc_decoder_options decoder_options = make_decoder_options(False, beam_width, top_paths, None, None)
+    if with_scorer:
+        decoder_options.scorer.score = call_scorer  # sizes the scorer's rows; never called
+    cdef size_t nbytes = 0
+    raise_for_status(fastctc_beam_search_workspace_size(&batch, &options, &decoder_options, &nbytes))
+    return nbytes
+
+
+def beam_search(const real[:, :, :] inputs,          # IN  (T, N, C), any strides
+                const int64_t[::1] input_lengths,    # IN  (N,)
+                *, int blank, bint log_probs, int beam_width, int top_paths, object prune_logp,
+                ScorerCall scorer, int num_threads,
+                int32_t[:, :, ::1] tokens_out,       # OUT (N, P, T)
+                int64_t[:, :, ::1] token_frames_out, # OUT (N, P, T)
+                int64_t[:, ::1] token_counts_out,    # OUT (N, P)
+                real[:, ::1] log_probs_out,          # OUT (N, P)
+                real[:, ::1] scores_out,             # OUT (N, P)
+                unsigned char[::1] workspace):       # SCRATCH
+    cdef fastctc_batch batch = make_batch(inputs.shape[0], inputs.shape[2], input_lengths, None, None)
+    cdef fastctc_options options = make_options(blank, log_probs, False, num_threads)
+    cdef fastctc_decoder_options decoder_options = make_decoder_options(False, beam_width, top_paths,
+                                                                        prune_logp, scorer)
+    cdef int64_t input_strides[3]
+    element_strides(inputs, input_strides)
+    cdef const real *inputs_ptr = first_element(inputs)
+    cdef bint has_paths = token_counts_out.shape[0] > 0
+    cdef bint has_frames = has_paths and tokens_out.shape[2] > 0
+    cdef int32_t *tokens_ptr = &tokens_out[0, 0, 0] if has_frames else NULL
+    cdef int64_t *frames_ptr = &token_frames_out[0, 0, 0] if has_frames else NULL
+    cdef int64_t *counts_ptr = &token_counts_out[0, 0] if has_paths else NULL
+    cdef real *log_probs_ptr = &log_probs_out[0, 0] if has_paths else NULL
+    cdef real *scores_ptr = &scores_out[0, 0] if has_paths else NULL
+    cdef void *workspace_ptr = &workspace[0] if workspace.shape[0] else NULL
+    cdef size_t workspace_bytes = workspace.shape[0]
+    cdef fastctc_status status
+    with nogil:
+        if real is float:
+            status = fastctc_beam_search_f32(&batch, &options, &decoder_options, inputs_ptr, input_strides,
+                                             tokens_ptr, frames_ptr, counts_ptr, log_probs_ptr, scores_ptr,
+                                             workspace_ptr, workspace_bytes)
+        else:
+            status = fastctc_beam_search_f64(&batch, &options, &decoder_options, inputs_ptr, input_strides,
+                                             tokens_ptr, frames_ptr, counts_ptr, log_probs_ptr, scores_ptr,
+                                             workspace_ptr, workspace_bytes)
+    if status == FASTCTC_STATUS_SCORER_FAILED and scorer is not None and scorer.error is not None:
+        raise scorer.error
     raise_for_status(status)

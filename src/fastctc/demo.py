@@ -111,14 +111,6 @@ class Recogniser:
             self.params[name] -= self.learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
 
 
-def greedy_decode(logits: Array, length: int) -> list[int]:
-    """Best path decoding: the most likely class per frame, repeats merged, blanks dropped."""
-    best = np.argmax(logits[:length], axis=-1)
-    keep = np.ones(length, dtype=bool)
-    keep[1:] = best[1:] != best[:-1]
-    return [int(k) for k in best[keep] if k != BLANK]
-
-
 def _spell(classes: Any) -> str:
     return " ".join(str(int(k) - 1) for k in classes)
 
@@ -170,7 +162,8 @@ def run_demo(
             losses.append(model.train_step(x, [train.labels[i] for i in chosen], lengths))
             _progress(stream, epoch, epochs, b + 1, batches, float(np.mean(losses)))
         logits, _ = model.forward(held_out_x)
-        decoded = [greedy_decode(logits[n], int(held_out_lengths[n])) for n in range(held_out_size)]
+        hypotheses = fastctc.greedy_decode(logits, held_out_lengths, blank=BLANK, layout="NTC")
+        decoded = [hypothesis.tokens.tolist() for hypothesis in hypotheses]
         correct = [decoded[n] == held_out.labels[n].tolist() for n in range(held_out_size)]
         result.epoch_losses.append(float(np.mean(losses)))
         result.held_out_accuracy.append(float(np.mean(correct)))

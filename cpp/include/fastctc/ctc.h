@@ -89,7 +89,9 @@ typedef enum fastctc_status {
     /* workspace_bytes is smaller than fastctc_workspace_size() reported. */
     FASTCTC_STATUS_WORKSPACE_TOO_SMALL = 2,
     /* A size computation would overflow size_t or int64_t. */
-    FASTCTC_STATUS_SIZE_OVERFLOW = 3
+    FASTCTC_STATUS_SIZE_OVERFLOW = 3,
+    /* A beam search's language-model callback returned nonzero. */
+    FASTCTC_STATUS_SCORER_FAILED = 4
 } fastctc_status;
 
 /* A static, human-readable description of a status; never NULL. */
@@ -180,6 +182,181 @@ FASTCTC_API fastctc_status fastctc_ctc_loss_f64(
     const double *inputs, const int64_t input_strides[3], double *losses,
     double *grad, const int64_t grad_strides[3], const double *grad_scale,
     void *workspace, size_t workspace_bytes);
+
+/* ------------------------------------------------------------------------
+ * Alignment and decoding.
+ *
+ * These take the batch, options and inputs of the loss.  options->zero_infinity
+ * is not read.  The decoders (greedy, beam search) read no labels: there,
+ * batch->labels and batch->label_lengths may be NULL.  Per-sequence outputs
+ * over frames are row-major (N, T) arrays: out[n * T + t], T = max_time.
+ * ------------------------------------------------------------------------ */
+
+/* Posterior occupancies: for each frame, the probability over the
+ * alignments of the label (weighted by their probability) that the frame
+ * emits class k, and that it is in state s of l' (Graves et al. 2006,
+ * eqs. (14)-(16)).  Each sums to 1 over k, and over s, on every frame within
+ * the input length.  The workspace is fastctc_workspace_size() with
+ * with_grad = 1.
+ *
+ * [in]  batch, options, inputs, input_strides   as for the loss
+ * [out] log_likelihoods  N entries: ln p(l|x); -inf when no alignment is
+ *                        possible (all its occupancies are then 0)
+ * [out] class_occupancy  (T, N, C) through class_strides, like grad: 0 past
+ *                        input_lengths[n]
+ * [in]  class_strides    3 element strides
+ * [out] state_occupancy  (T, N, S) through state_strides, or NULL, with
+ *                        S = 2 * max_n label_lengths[n] + 1: 0 for states
+ *                        s >= |l'_n| and past input_lengths[n]
+ * [in]  state_strides    3 element strides; ignored when state_occupancy is NULL
+ */
+FASTCTC_API fastctc_status fastctc_ctc_posteriors_f32(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const float *inputs, const int64_t input_strides[3], float *log_likelihoods,
+    float *class_occupancy, const int64_t class_strides[3], float *state_occupancy,
+    const int64_t state_strides[3], void *workspace, size_t workspace_bytes);
+
+FASTCTC_API fastctc_status fastctc_ctc_posteriors_f64(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const double *inputs, const int64_t input_strides[3], double *log_likelihoods,
+    double *class_occupancy, const int64_t class_strides[3], double *state_occupancy,
+    const int64_t state_strides[3], void *workspace, size_t workspace_bytes);
+
+/* Bytes of workspace for fastctc_forced_align_*: O(num_threads * largest
+ * T_n * |l'_n|) bytes of back-pointers, never O(T * N * C).  [out] *bytes. */
+FASTCTC_API fastctc_status fastctc_align_workspace_size(const fastctc_batch *batch,
+                                                        const fastctc_options *options,
+                                                        size_t *bytes);
+
+/* Forced alignment: the single most probable path (Viterbi) through each
+ * sequence's CTC lattice, among the paths that collapse to its label.
+ * Ties between equally probable predecessors go to staying in the state,
+ * then to the step from the state before, then to the skip; at the end, to
+ * the final blank over the last label.
+ *
+ * [in]  batch, options, inputs, input_strides   as for the loss
+ * [out] path_scores      N entries: ln of the best path's probability (the
+ *                        sum of its frame_log_probs); -inf when the sequence
+ *                        has no path (too few frames, or zero probability),
+ *                        NaN when it reads a NaN; no path is written then
+ * [out] frame_states     (N, T): the state s of l' (2j + 1 for label j, even
+ *                        for a blank) the path occupies at frame t; -1 past
+ *                        input_lengths[n] and for a sequence without a path
+ * [out] frame_log_probs  (N, T): ln y^t_k of the class k = l'_s emitted there;
+ *                        0 where frame_states is -1
+ * [out] token_starts     sum(label_lengths) entries, laid out like labels:
+ *                        the first frame of label j on the path; -1 without
+ *                        a path
+ * [out] token_ends       likewise, one past the last frame of label j
+ * [out] token_scores     likewise, the mean of e^{frame_log_probs} over the
+ *                        frames of label j (its average probability); NaN
+ *                        without a path
+ * [in]  workspace, workspace_bytes   at least fastctc_align_workspace_size()
+ */
+FASTCTC_API fastctc_status fastctc_forced_align_f32(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const float *inputs, const int64_t input_strides[3], float *path_scores,
+    int32_t *frame_states, float *frame_log_probs, int64_t *token_starts,
+    int64_t *token_ends, float *token_scores, void *workspace, size_t workspace_bytes);
+
+FASTCTC_API fastctc_status fastctc_forced_align_f64(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const double *inputs, const int64_t input_strides[3], double *path_scores,
+    int32_t *frame_states, double *frame_log_probs, int64_t *token_starts,
+    int64_t *token_ends, double *token_scores, void *workspace, size_t workspace_bytes);
+
+/* A language model for the beam search.  score() fills scores[0..C) for the
+ * prefix (length tokens, oldest first): scores[k] is the log-score of
+ * appending class k, scores[blank] that of ending the sequence after the
+ * prefix.  It returns 0, or nonzero to abort the search.  With several
+ * threads it is called concurrently and must be thread-safe. */
+typedef int (*fastctc_score_fn)(void *context, const int32_t *prefix, int64_t length,
+                                double *scores);
+
+typedef struct fastctc_scorer {
+    fastctc_score_fn score;   /* [in] NULL: no language model */
+    void *context;            /* [in] passed to score() */
+    double weight;            /* [in] the log-scores are multiplied by weight */
+    double insertion_bonus;   /* [in] added for every token appended */
+} fastctc_scorer;
+
+/* Decoder options.  Zero-initialise for forward compatibility. */
+typedef struct fastctc_decoder_options {
+    int32_t keep_repeated;   /* [in] greedy only: nonzero keeps repeated classes
+                                     (blanks are still dropped); 0 merges them */
+    int32_t beam_width;      /* [in] prefixes kept per frame; <= 0: 100 */
+    int32_t top_paths;       /* [in] hypotheses returned, <= beam_width; <= 0: 1 */
+    int32_t use_prune_logp;  /* [in] nonzero: classes whose ln y^t_k is below
+                                     prune_logp at frame t extend no prefix there */
+    double prune_logp;       /* [in] see use_prune_logp */
+    fastctc_scorer scorer;   /* [in] optional language model */
+} fastctc_decoder_options;
+
+/* Best-path decoding: the most probable class of each frame (the first one
+ * on ties; a NaN counts as the largest, as in NumPy's argmax), with repeats
+ * merged unless keep_repeated, and blanks dropped.
+ *
+ * [in]  batch, options, decoder_options, inputs, input_strides
+ * [out] tokens         (N, T): the decoded classes of sequence n first
+ * [out] token_frames   (N, T): the frame where each token's run starts
+ * [out] token_counts   N entries: how many tokens sequence n decoded
+ * [out] scores         N entries: ln of the best path's probability,
+ *                      sum_t max_k ln y^t_k (0 for an empty input)
+ */
+FASTCTC_API fastctc_status fastctc_greedy_decode_f32(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const fastctc_decoder_options *decoder_options, const float *inputs,
+    const int64_t input_strides[3], int32_t *tokens, int64_t *token_frames,
+    int64_t *token_counts, float *scores);
+
+FASTCTC_API fastctc_status fastctc_greedy_decode_f64(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const fastctc_decoder_options *decoder_options, const double *inputs,
+    const int64_t input_strides[3], int32_t *tokens, int64_t *token_frames,
+    int64_t *token_counts, double *scores);
+
+/* Bytes of workspace for fastctc_beam_search_*: O(num_threads * beam_width *
+ * (longest T_n + C)) with a scorer, O(num_threads * (beam_width * longest T_n
+ * + C)) without.  [out] *bytes. */
+FASTCTC_API fastctc_status fastctc_beam_search_workspace_size(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const fastctc_decoder_options *decoder_options, size_t *bytes);
+
+/* CTC prefix beam search (Graves 2012, Sec. 7.5; Hannun et al. 2014): keeps
+ * the beam_width most probable label prefixes, each with its probability of
+ * ending in a blank and in a label, and returns the top_paths best.
+ *
+ * With P = top_paths, hypothesis p of sequence n is at i = n * P + p:
+ * [out] tokens        (N, P, T): tokens[i * T + k], k < token_counts[i]
+ * [out] token_frames  (N, P, T): the frame at which each token was first
+ *                     appended to the prefix during the search
+ * [out] token_counts  N * P entries; -1 where sequence n has fewer than p + 1
+ *                     hypotheses of nonzero probability (a NaN in its inputs
+ *                     gives none)
+ * [out] log_probs     N * P entries: ln of the prefix's probability summed over
+ *                     the alignments the search kept (exact when nothing was
+ *                     pruned); NaN where token_counts is -1
+ * [out] scores        N * P entries: log_probs + weight * (the scorer's
+ *                     log-scores of the tokens and of the end) + insertion_bonus
+ *                     * token_counts; the ranking; equal to log_probs without
+ *                     a scorer; NaN where token_counts is -1
+ * [in]  workspace, workspace_bytes   at least fastctc_beam_search_workspace_size()
+ * Returns FASTCTC_STATUS_SCORER_FAILED when score() returned nonzero; the
+ * outputs are then unspecified.
+ */
+FASTCTC_API fastctc_status fastctc_beam_search_f32(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const fastctc_decoder_options *decoder_options, const float *inputs,
+    const int64_t input_strides[3], int32_t *tokens, int64_t *token_frames,
+    int64_t *token_counts, float *log_probs, float *scores, void *workspace,
+    size_t workspace_bytes);
+
+FASTCTC_API fastctc_status fastctc_beam_search_f64(
+    const fastctc_batch *batch, const fastctc_options *options,
+    const fastctc_decoder_options *decoder_options, const double *inputs,
+    const int64_t input_strides[3], int32_t *tokens, int64_t *token_frames,
+    int64_t *token_counts, double *log_probs, double *scores, void *workspace,
+    size_t workspace_bytes);
 
 #ifdef __cplusplus
 } /* extern "C" */

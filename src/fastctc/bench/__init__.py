@@ -1,0 +1,1 @@
+"""Benchmarks: fastctc side by side with the peers installed on the machine."""
