@@ -2,36 +2,13 @@
 
 #include <cstdint>
 
+#include "byte_counter.hpp"
 #include "checked_math.hpp"
 
 namespace fastctc {
 namespace {
 
 constexpr size_t kAlignment = 64;  // a cache line; also enough for any SIMD load
-
-// Size arithmetic that records overflow instead of wrapping around.
-class ByteCounter {
-public:
-    // Reserves count elements of elem_size bytes; returns the offset of the
-    // first and keeps the next offset aligned.
-    size_t reserve(uint64_t count, size_t elem_size) {
-        const size_t offset = size_;
-        size_t bytes = 0;
-        if (!checked_mul<size_t>(count, elem_size, &bytes)) overflowed_ = true;
-        add(bytes);
-        add((kAlignment - size_ % kAlignment) % kAlignment);
-        return offset;
-    }
-    void add(size_t bytes) {
-        if (!checked_add(size_, bytes, &size_)) overflowed_ = true;
-    }
-    size_t size() const { return size_; }
-    bool overflowed() const { return overflowed_; }
-
-private:
-    size_t size_ = 0;
-    bool overflowed_ = false;
-};
 
 struct Extents {
     int64_t frames = 0;   // longest input
@@ -66,7 +43,7 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
     WorkspaceLayout l;
     l.num_threads = num_threads;
 
-    ByteCounter per_thread;
+    ByteCounter per_thread(kAlignment);
     if (with_grad) {
         l.alpha = per_thread.reserve(uint64_t(e.lattice), sizeof(double));
         l.beta = per_thread.reserve(uint64_t(e.states), sizeof(double));
@@ -79,7 +56,7 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
     }
     l.scratch_stride = per_thread.size();
 
-    ByteCounter whole;
+    ByteCounter whole(kAlignment);
     l.order = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
     l.label_offsets = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
     l.scratch = whole.size();
