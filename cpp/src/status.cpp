@@ -10,6 +10,8 @@ extern "C" const char *fastctc_status_string(fastctc_status status) {
             return "workspace too small: query fastctc_workspace_size() with the same batch and options";
         case FASTCTC_STATUS_SIZE_OVERFLOW:
             return "size overflow: the batch is too large to address";
+        case FASTCTC_STATUS_CUDA_ERROR:
+            return "CUDA error: a kernel launch failed; cudaGetLastError() returns the CUDA error";
     }
     return "unknown status";
 }

@@ -73,7 +73,9 @@ typedef enum fastctc_status {
     /* workspace_bytes is smaller than fastctc_workspace_size() reported. */
     FASTCTC_STATUS_WORKSPACE_TOO_SMALL = 2,
     /* A size computation would overflow size_t or int64_t. */
-    FASTCTC_STATUS_SIZE_OVERFLOW = 3
+    FASTCTC_STATUS_SIZE_OVERFLOW = 3,
+    /* A kernel launch failed (ctc_cuda.h only); cudaGetLastError() tells why. */
+    FASTCTC_STATUS_CUDA_ERROR = 4
 } fastctc_status;
 
 /* A static, human-readable description of a status; never NULL. */
