@@ -11,60 +11,27 @@ Design:
   strides, so transposed and sliced views reach the core without a copy.
 - One `with nogil:` around each native call: other Python threads run meanwhile.
 - A status other than success becomes a Python exception with the core's message.
+  The C declarations and that conversion live in _ctc_api.pxd, shared with the
+  CUDA binding (_ctc_cuda.pyx).
 """
 from libc.stdint cimport int32_t, int64_t
 
-
-cdef extern from "fastctc/ctc.h" nogil:
-    ctypedef enum fastctc_status:
-        FASTCTC_STATUS_SUCCESS
-        FASTCTC_STATUS_INVALID_VALUE
-        FASTCTC_STATUS_WORKSPACE_TOO_SMALL
-        FASTCTC_STATUS_SIZE_OVERFLOW
-
-    const char *fastctc_status_string(fastctc_status status)
-    const char *fastctc_simd_level()
-
-    ctypedef struct fastctc_options:
-        int32_t blank
-        int32_t log_probs
-        int32_t zero_infinity
-        int32_t num_threads
-
-    ctypedef struct fastctc_batch:
-        int64_t max_time
-        int64_t batch_size
-        int64_t num_classes
-        const int64_t *input_lengths
-        const int64_t *label_lengths
-        const int32_t *labels
-
-    fastctc_status fastctc_workspace_size(const fastctc_batch *batch, const fastctc_options *options,
-                                          int with_grad, size_t *bytes)
-    fastctc_status fastctc_ctc_loss_f32(const fastctc_batch *batch, const fastctc_options *options,
-                                        const float *inputs, const int64_t *input_strides, float *losses,
-                                        float *grad, const int64_t *grad_strides, const float *grad_scale,
-                                        void *workspace, size_t workspace_bytes)
-    fastctc_status fastctc_ctc_loss_f64(const fastctc_batch *batch, const fastctc_options *options,
-                                        const double *inputs, const int64_t *input_strides, double *losses,
-                                        double *grad, const int64_t *grad_strides, const double *grad_scale,
-                                        void *workspace, size_t workspace_bytes)
+from fastctc._ctc_api cimport (
+    fastctc_batch,
+    fastctc_ctc_loss_f32,
+    fastctc_ctc_loss_f64,
+    fastctc_options,
+    fastctc_simd_level,
+    fastctc_status,
+    fastctc_workspace_size,
+    make_options,
+    raise_for_status,
+)
 
 
 ctypedef fused real:
     float
     double
-
-
-cdef int raise_for_status(fastctc_status status) except -1:
-    if status == FASTCTC_STATUS_SUCCESS:
-        return 0
-    message = "fastctc core: " + fastctc_status_string(status).decode()
-    if status == FASTCTC_STATUS_INVALID_VALUE:
-        raise ValueError(message)
-    if status == FASTCTC_STATUS_SIZE_OVERFLOW:
-        raise OverflowError(message)
-    raise RuntimeError(message)
 
 
 cdef fastctc_batch make_batch(int64_t max_time, int64_t num_classes,
@@ -79,15 +46,6 @@ cdef fastctc_batch make_batch(int64_t max_time, int64_t num_classes,
     batch.label_lengths = &label_lengths[0] if label_lengths.shape[0] else NULL
     batch.labels = &labels[0] if labels is not None and labels.shape[0] else NULL
     return batch
-
-
-cdef fastctc_options make_options(int blank, bint log_probs, bint zero_infinity, int num_threads):
-    cdef fastctc_options options
-    options.blank = blank
-    options.log_probs = log_probs
-    options.zero_infinity = zero_infinity
-    options.num_threads = num_threads
-    return options
 
 
 def simd_level():
