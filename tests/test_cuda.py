@@ -386,3 +386,45 @@ def test_runs_on_the_current_stream(
         loss, grad = cuda.ctc_loss_and_grad(inputs, problem.labels, problem.input_lengths)
         side.synchronize()
         _assert_matches((gpu.get(loss), gpu.get(grad)), want, np.float64)
+
+
+@pytest.mark.parametrize(
+    "defect", ["none", "label-is-blank", "label-out-of-range", "input-too-long", "label-too-long"]
+)
+def test_the_c_api_turns_invalid_device_data_into_nan(cuda: ModuleType, defect: str) -> None:
+    # fastctc.cuda checks everything on the host first; C callers get this instead.
+    torch = Frontend("torch").module
+    from fastctc import _ctc_cuda
+
+    frames, batch, classes, bound = 10, 3, 5, 4
+    inputs_np = np.random.default_rng(1).standard_normal((frames, batch, classes))
+    inputs = torch.from_numpy(inputs_np).cuda()
+    input_lengths = torch.full((batch,), frames, dtype=torch.int64, device="cuda")
+    label_lengths = torch.full((batch,), 2, dtype=torch.int64, device="cuda")
+    labels = torch.tensor([1, 2, 3, 3, 4, 1], dtype=torch.int32, device="cuda")
+    if defect == "label-is-blank":
+        labels[3] = 0
+    elif defect == "label-out-of-range":
+        labels[3] = classes
+    elif defect == "input-too-long":
+        input_lengths[1] = frames + 1
+    elif defect == "label-too-long":
+        label_lengths[1] = bound + 1
+    losses = torch.zeros(batch, dtype=torch.float64, device="cuda")
+    grad = torch.zeros(frames, batch, classes, dtype=torch.float64, device="cuda")
+    size = _ctc_cuda.workspace_size(frames, batch, classes, bound, with_grad=True)
+    workspace = torch.empty(size, dtype=torch.uint8, device="cuda")
+    _ctc_cuda.ctc_loss(
+        device=0, stream=torch.cuda.current_stream(0).cuda_stream, double=True,
+        inputs=inputs.data_ptr(), input_strides=inputs.stride(), max_time=frames,
+        batch_size=batch, num_classes=classes, max_label_length=bound,
+        input_lengths=input_lengths.data_ptr(), label_lengths=label_lengths.data_ptr(),
+        labels=labels.data_ptr(), blank=0, log_probs=False, zero_infinity=False,
+        losses=losses.data_ptr(), grad=grad.data_ptr(), grad_strides=grad.stride(), grad_scale=0,
+        workspace=workspace.data_ptr(), workspace_bytes=size,
+    )  # fmt: skip
+    if defect == "none":
+        want = fastctc.ctc_loss_and_grad(inputs_np, [[1, 2], [3, 3], [4, 1]])
+        _assert_matches((losses.cpu().numpy(), grad.cpu().numpy()), want, np.float64)
+    else:
+        assert torch.isnan(losses).all() and torch.isnan(grad).all()
