@@ -1,4 +1,6 @@
-// Size arithmetic for carving caller-owned workspaces into aligned arrays.
+// Size arithmetic for carving a caller's workspace into aligned arrays,
+// recording overflow instead of wrapping around.  Shared by the CPU and CUDA
+// workspace plans.
 #pragma once
 
 #include <cstddef>
@@ -10,9 +12,10 @@ namespace fastctc {
 
 inline constexpr size_t kAlignment = 64;  // a cache line; also enough for any SIMD load
 
-// Counts bytes, recording overflow instead of wrapping around.
 class ByteCounter {
 public:
+    explicit ByteCounter(size_t alignment = kAlignment) : alignment_(alignment) {}
+
     // Reserves count elements of elem_size bytes; returns the offset of the
     // first and keeps the next offset aligned.
     size_t reserve(uint64_t count, size_t elem_size) {
@@ -20,7 +23,7 @@ public:
         size_t bytes = 0;
         if (!checked_mul<size_t>(count, elem_size, &bytes)) overflowed_ = true;
         add(bytes);
-        add((kAlignment - size_ % kAlignment) % kAlignment);
+        add((alignment_ - size_ % alignment_) % alignment_);
         return offset;
     }
     void add(size_t bytes) {
@@ -30,6 +33,7 @@ public:
     bool overflowed() const { return overflowed_; }
 
 private:
+    size_t alignment_;
     size_t size_ = 0;
     bool overflowed_ = false;
 };

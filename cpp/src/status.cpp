@@ -12,6 +12,8 @@ extern "C" const char *fastctc_status_string(fastctc_status status) {
             return "size overflow: the batch is too large to address";
         case FASTCTC_STATUS_SCORER_FAILED:
             return "the beam search's scorer failed";
+        case FASTCTC_STATUS_CUDA_ERROR:
+            return "CUDA error: a kernel launch failed; cudaGetLastError() returns the CUDA error";
     }
     return "unknown status";
 }

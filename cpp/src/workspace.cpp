@@ -68,7 +68,7 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
     l.scratch_stride = l.shared_sequence ? 0 : one_scratch.size();
     l.occupancy_stride = one_occupancy.size();
 
-    ByteCounter whole;
+    ByteCounter whole(kAlignment);
     l.order = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
     l.label_offsets = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
     l.scratch = whole.reserve(scratch_regions, one_scratch.size());

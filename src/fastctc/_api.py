@@ -73,6 +73,16 @@ class _Problem:
         return int(self.inputs_tnc.shape[1])
 
 
+@dataclass(frozen=True)
+class _Targets:
+    """Checked and normalised labels, lengths and blank (shared with fastctc.cuda)."""
+
+    labels: npt.NDArray[np.int32]  # all label sequences, concatenated
+    input_lengths: npt.NDArray[np.int64]  # (N,)
+    label_lengths: npt.NDArray[np.int64]  # (N,)
+    blank: int  # in [0, C)
+
+
 def ctc_loss(
     inputs: npt.ArrayLike,
     labels: LabelsLike,
@@ -219,7 +229,7 @@ def _compute(
         num_threads=problem.num_threads,
         losses_out=losses,
         grad_out=None if grad is None else _tnc_view(grad, problem.layout),
-        grad_scale=_grad_scale(problem, reduction),
+        grad_scale=_grad_scale(problem.label_lengths, problem.dtype, reduction),
         workspace=workspace,
     )
     return losses
@@ -236,12 +246,14 @@ def _workspace_bytes(problem: _Problem, with_grad: bool) -> int:
     )
 
 
-def _grad_scale(problem: _Problem, reduction: Reduction) -> FloatArray | None:
+def _grad_scale(
+    label_lengths: npt.NDArray[np.int64], dtype: np.dtype[Any], reduction: Reduction
+) -> FloatArray | None:
     """Per-sequence gradient factors that match the reduction (None: all 1)."""
     if reduction != "mean":
         return None
-    per_label = np.maximum(problem.label_lengths, 1).astype(np.float64)
-    return (1.0 / (per_label * max(problem.batch_size, 1))).astype(problem.dtype)
+    per_label = np.maximum(label_lengths, 1).astype(np.float64)
+    return (1.0 / (per_label * max(len(label_lengths), 1))).astype(dtype)
 
 
 def _reduce(
@@ -279,46 +291,70 @@ def _prepare(
     num_threads: int | None,
 ) -> _Problem:
     array, inputs_tnc = _as_inputs(inputs, layout)
-    max_time, batch_size, num_classes = inputs_tnc.shape
-    blank_index = _check_blank(blank, num_classes)
-    flat_labels, lengths = _as_labels(labels, label_lengths, batch_size)
-    _check_label_values(flat_labels, lengths, labels, num_classes, blank_index)
+    targets = _prepare_targets(inputs_tnc.shape, labels, input_lengths, label_lengths, blank)
     return _Problem(
         inputs=array,
         layout=layout,
         inputs_tnc=inputs_tnc,
+        labels=targets.labels,
+        input_lengths=targets.input_lengths,
+        label_lengths=targets.label_lengths,
+        blank=targets.blank,
+        num_threads=_check_num_threads(num_threads),
+    )
+
+
+def _prepare_targets(
+    shape_tnc: tuple[int, ...],
+    labels: LabelsLike,
+    input_lengths: npt.ArrayLike | None,
+    label_lengths: npt.ArrayLike | None,
+    blank: int,
+) -> _Targets:
+    """Checks and normalises everything but the inputs, given their (T, N, C) shape."""
+    max_time, batch_size, num_classes = shape_tnc
+    blank_index = _check_blank(blank, num_classes)
+    flat_labels, lengths = _as_labels(labels, label_lengths, batch_size)
+    _check_label_values(flat_labels, lengths, labels, num_classes, blank_index)
+    return _Targets(
         labels=flat_labels.astype(np.int32),
         input_lengths=_as_lengths(
             "input_lengths", input_lengths, batch_size, default=max_time, upper=("T", max_time)
         ),
         label_lengths=lengths,
         blank=blank_index,
-        num_threads=_check_num_threads(num_threads),
     )
 
 
 def _as_inputs(inputs: npt.ArrayLike, layout: str) -> tuple[FloatArray, FloatArray]:
     """The inputs as a native-endian aligned float array, and its (T, N, C) view."""
-    if layout not in _LAYOUTS:
-        raise ValueError(f"layout must be one of {_LAYOUTS}, but got {layout!r}")
     array = np.asarray(inputs)
-    if array.dtype.kind != "f" or array.dtype.itemsize not in (4, 8):
-        raise TypeError(f"inputs must be float32 or float64, but got dtype {array.dtype}")
+    _check_inputs(array.dtype, array.shape, layout)
     if not array.dtype.isnative or not array.flags.aligned:
         array = array.astype(array.dtype.newbyteorder("="))  # the only copy we ever make
-    if array.ndim != 3:
+    return array, _tnc_view(array, layout)
+
+
+def _check_inputs(
+    dtype: np.dtype[Any], shape: tuple[int, ...], layout: str
+) -> tuple[int, int, int]:
+    """Checks the inputs' layout, dtype and shape from their metadata; returns (T, N, C)."""
+    if layout not in _LAYOUTS:
+        raise ValueError(f"layout must be one of {_LAYOUTS}, but got {layout!r}")
+    if dtype.kind != "f" or dtype.itemsize not in (4, 8):
+        raise TypeError(f"inputs must be float32 or float64, but got dtype {dtype}")
+    if len(shape) != 3:
         raise ValueError(
             f"Expected inputs to be 3-D ({', '.join(layout)}) for layout={layout!r}, but got "
-            f"{array.ndim}-D with shape {array.shape}"
+            f"{len(shape)}-D with shape {shape}"
         )
-    inputs_tnc = _tnc_view(array, layout)
-    num_classes = inputs_tnc.shape[2]
+    max_time, batch_size, num_classes = shape if layout == "TNC" else (shape[1], shape[0], shape[2])
     if not 1 <= num_classes <= _INT32_MAX:
         raise ValueError(
             f"Expected inputs to have between 1 and {_INT32_MAX} classes (the last axis), "
             f"but got C={num_classes}"
         )
-    return array, inputs_tnc
+    return max_time, batch_size, num_classes
 
 
 def _as_integers(name: str, values: npt.ArrayLike) -> npt.NDArray[np.integer[Any]]:

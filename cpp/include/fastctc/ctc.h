@@ -91,7 +91,9 @@ typedef enum fastctc_status {
     /* A size computation would overflow size_t or int64_t. */
     FASTCTC_STATUS_SIZE_OVERFLOW = 3,
     /* A beam search's language-model callback returned nonzero. */
-    FASTCTC_STATUS_SCORER_FAILED = 4
+    FASTCTC_STATUS_SCORER_FAILED = 4,
+    /* A kernel launch failed (ctc_cuda.h only); cudaGetLastError() tells why. */
+    FASTCTC_STATUS_CUDA_ERROR = 5
 } fastctc_status;
 
 /* A static, human-readable description of a status; never NULL. */

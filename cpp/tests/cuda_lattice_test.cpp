@@ -1,0 +1,211 @@
+// Host test of the CUDA unit's per-state lattice functions (cpp/src/cuda/lattice.hpp)
+// and its workspace plan, compiled by the host compiler: no GPU needed.
+//
+// It drives the lattice functions frame by frame in the order the kernels do
+// (forward rows, backward rows with the occupancy left in place of ln alpha,
+// gradient rows from the blank sum and the class chains) and checks losses and
+// gradients against the C++ core's C API on seeded random problems.  What it
+// cannot check is the kernels' thread and memory orchestration; the GPU tests
+// in tests/test_cuda.py do that on a machine with a GPU.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "../src/cuda/device_workspace.hpp"
+#include "../src/cuda/lattice.hpp"
+#include "../src/frame.hpp"
+#include "fastctc/ctc.h"
+
+namespace {
+
+int failures = 0;
+
+void check(bool ok, const char *what, int problem) {
+    if (!ok) {
+        ++failures;
+        std::fprintf(stderr, "FAIL (problem %d): %s\n", problem, what);
+    }
+}
+
+bool close(double got, double want, double rtol, double atol) {
+    if (std::isnan(want)) return std::isnan(got);
+    if (std::isinf(want)) return got == want;
+    return std::fabs(got - want) <= atol + rtol * std::fabs(want);
+}
+
+struct Problem {
+    int64_t frames, batch, classes;
+    int32_t blank;
+    bool log_probs;
+    std::vector<double> inputs;  // (T, N, C), row-major
+    std::vector<int64_t> input_lengths, label_lengths;
+    std::vector<int32_t> labels;  // concatenated
+};
+
+Problem random_problem(std::mt19937_64 &rng) {
+    Problem p;
+    p.frames = std::uniform_int_distribution<int64_t>(0, 24)(rng);
+    p.batch = std::uniform_int_distribution<int64_t>(1, 5)(rng);
+    p.classes = std::uniform_int_distribution<int64_t>(2, 7)(rng);
+    p.blank = int32_t(std::uniform_int_distribution<int64_t>(0, p.classes - 1)(rng));
+    p.log_probs = std::bernoulli_distribution(0.5)(rng);
+    std::normal_distribution<double> normal(0.0, 2.0);
+    std::bernoulli_distribution zero_probability(0.05);
+    p.inputs.resize(size_t(p.frames * p.batch * p.classes));
+    for (double &v : p.inputs) v = p.log_probs && zero_probability(rng) ? -INFINITY : normal(rng);
+    std::uniform_int_distribution<int32_t> label_class(0, int32_t(p.classes - 2));
+    for (int64_t n = 0; n < p.batch; ++n) {
+        p.input_lengths.push_back(std::uniform_int_distribution<int64_t>(0, p.frames)(rng));
+        // Some labels longer than their input can hold: impossible alignments.
+        const int64_t length = std::uniform_int_distribution<int64_t>(0, p.frames / 2 + 2)(rng);
+        p.label_lengths.push_back(length);
+        for (int64_t j = 0; j < length; ++j) {
+            const int32_t k = label_class(rng);  // skip the blank
+            p.labels.push_back(k >= p.blank ? k + 1 : k);
+        }
+    }
+    return p;
+}
+
+// The CUDA kernels' data flow for one sequence, serially: returns the loss and
+// writes the gradient rows of the sequence (scale 1).
+double lattice_sequence(const Problem &p, int64_t n, int64_t label_offset, std::vector<double> &grad) {
+    const int64_t frames = p.input_lengths[n], classes = p.classes;
+    const fastctc::lattice::ExtendedLabel label(p.labels.data() + label_offset, p.label_lengths[n], p.blank);
+    const int64_t states = label.size();
+    auto input_row = [&](int64_t t) { return p.inputs.data() + (t * p.batch + n) * classes; };
+    auto grad_row = [&](int64_t t) { return grad.data() + (t * p.batch + n) * classes; };
+    for (int64_t t = 0; t < p.frames; ++t)
+        for (int64_t c = 0; c < classes; ++c) grad_row(t)[c] = 0.0;
+    if (frames < label.min_frames()) return INFINITY;  // prepare_sequences
+    if (frames == 0) return 0.0;
+
+    std::vector<double> log_norm(size_t(frames), 0.0);  // log_normalisers
+    if (!p.log_probs)
+        for (int64_t t = 0; t < frames; ++t) log_norm[t] = fastctc::FASTCTC_ISA::log_normaliser(input_row(t), classes, 1);
+    auto log_emission = [&](int64_t t, int64_t s) { return input_row(t)[label[s]] - log_norm[t]; };
+
+    std::vector<double> alpha(size_t(frames * states));  // forward
+    for (int64_t t = 0; t < frames; ++t)
+        for (int64_t s = 0; s < states; ++s)
+            alpha[t * states + s] = fastctc::lattice::alpha(label, t ? &alpha[(t - 1) * states] : nullptr, s,
+                                                            log_emission(t, s));
+    const double log_p = fastctc::lattice::log_likelihood(&alpha[(frames - 1) * states], states);
+    if (log_p == -INFINITY) return INFINITY;
+
+    std::vector<double> beta(size_t(2 * states));  // backward
+    for (int64_t t = frames - 1; t >= 0; --t) {
+        const double *next = t == frames - 1 ? nullptr : &beta[((t + 1) & 1) * states];
+        double *cur = &beta[(t & 1) * states];
+        for (int64_t s = 0; s < states; ++s) {
+            const double log_beta = fastctc::lattice::beta(label, next, s, states);
+            alpha[t * states + s] = fastctc::lattice::occupancy(alpha[t * states + s], log_beta, log_p);
+            cur[s] = log_beta + log_emission(t, s);
+        }
+    }
+
+    std::vector<int64_t> next_label(size_t(label.label_length()));  // prepare_sequences, gradient
+    for (int64_t j = 0; j < label.label_length(); ++j) next_label[j] = fastctc::lattice::next_same_label(label, j);
+    for (int64_t t = 0; t < frames; ++t) {
+        const double *gamma = &alpha[t * states];
+        auto softmax = [&](int64_t c) { return p.log_probs ? 0.0 : std::exp(input_row(t)[c] - log_norm[t]); };
+        for (int64_t c = 0; c < classes; ++c) grad_row(t)[c] = softmax(c);
+        double blank_occupancy = 0.0;
+        for (int64_t s = 0; s < states; s += 2) blank_occupancy += gamma[s];
+        grad_row(t)[p.blank] = fastctc::lattice::gradient(softmax(p.blank), blank_occupancy, 1.0);
+        for (int64_t j = 0; j < label.label_length(); ++j) {
+            if (!fastctc::lattice::first_of_its_class(label, j)) continue;
+            double occupancy = 0.0;
+            for (int64_t i = j; i >= 0; i = next_label[i]) occupancy += gamma[2 * i + 1];
+            const int32_t c = label[2 * j + 1];
+            grad_row(t)[c] = fastctc::lattice::gradient(softmax(c), occupancy, 1.0);
+        }
+    }
+    return -log_p;
+}
+
+void check_against_core(int index, const Problem &p) {
+    fastctc_options options{};
+    options.blank = p.blank;
+    options.log_probs = p.log_probs;
+    options.num_threads = 1;
+    fastctc_batch batch{p.frames, p.batch, p.classes, p.input_lengths.data(), p.label_lengths.data(),
+                        p.labels.empty() ? nullptr : p.labels.data()};
+    size_t bytes = 0;
+    check(fastctc_workspace_size(&batch, &options, 1, &bytes) == FASTCTC_STATUS_SUCCESS, "workspace query", index);
+    std::vector<unsigned char> workspace(bytes);
+    std::vector<double> losses(size_t(p.batch)), grad(p.inputs.size());
+    const int64_t strides[3] = {p.batch * p.classes, p.classes, 1};
+    check(fastctc_ctc_loss_f64(&batch, &options, p.inputs.data(), strides, losses.data(), grad.data(), strides,
+                               nullptr, workspace.data(), bytes) == FASTCTC_STATUS_SUCCESS,
+          "core call", index);
+
+    std::vector<double> lattice_grad(p.inputs.size());
+    int64_t offset = 0;
+    for (int64_t n = 0; n < p.batch; ++n) {
+        const double loss = lattice_sequence(p, n, offset, lattice_grad);
+        offset += p.label_lengths[n];
+        check(close(loss, losses[n], 1e-12, 1e-12), "loss matches the core", index);
+    }
+    for (size_t i = 0; i < grad.size(); ++i)
+        check(close(lattice_grad[i], grad[i], 1e-12, 1e-12), "gradient matches the core", index);
+}
+
+// The class chains against their definition, on labels with many repeats.
+void check_chains(std::mt19937_64 &rng) {
+    for (int trial = 0; trial < 200; ++trial) {
+        const int64_t length = std::uniform_int_distribution<int64_t>(0, 12)(rng);
+        std::vector<int32_t> l(static_cast<size_t>(length));
+        for (int32_t &k : l) k = int32_t(std::uniform_int_distribution<int>(1, 3)(rng));
+        const fastctc::lattice::ExtendedLabel label(l.data(), length, 0);
+        std::vector<int> visits(static_cast<size_t>(length), 0);
+        for (int64_t j = 0; j < length; ++j) {
+            bool first = true;
+            for (int64_t i = 0; i < j; ++i) first = first && l[i] != l[j];
+            check(fastctc::lattice::first_of_its_class(label, j) == first, "first_of_its_class", trial);
+            int64_t next = -1;
+            for (int64_t i = length - 1; i > j; --i)
+                if (l[i] == l[j]) next = i;
+            check(fastctc::lattice::next_same_label(label, j) == next, "next_same_label", trial);
+            if (first)
+                for (int64_t i = j; i >= 0; i = fastctc::lattice::next_same_label(label, i)) ++visits[i];
+        }
+        for (int v : visits) check(v == 1, "the chains visit every label position once", trial);
+    }
+}
+
+void check_workspace_plan() {
+    using fastctc::cuda::DeviceWorkspaceLayout;
+    using fastctc::cuda::plan_device_workspace;
+    DeviceWorkspaceLayout with_grad, loss_only;
+    check(plan_device_workspace(150, 32, 40, true, &with_grad) == FASTCTC_STATUS_SUCCESS, "plan with grad", 0);
+    check(plan_device_workspace(150, 32, 40, false, &loss_only) == FASTCTC_STATUS_SUCCESS, "plan loss only", 0);
+    check(with_grad.max_states == 81 && with_grad.alpha_rows == 150 && loss_only.alpha_rows == 2, "extents", 0);
+    check(with_grad.total_bytes >= size_t(32) * 150 * 81 * sizeof(double), "alpha fits", 0);
+    check(loss_only.total_bytes < with_grad.total_bytes, "the loss alone needs less", 0);
+    const size_t offsets[] = {with_grad.label_offsets, with_grad.impossible, with_grad.log_p, with_grad.log_norm,
+                              with_grad.alpha, with_grad.beta, with_grad.next_label, with_grad.first_label};
+    for (size_t offset : offsets) check(offset % fastctc::cuda::kDeviceAlignment == 0, "aligned arrays", 0);
+    DeviceWorkspaceLayout layout;
+    check(plan_device_workspace(10, 2, -1, true, &layout) == FASTCTC_STATUS_INVALID_VALUE, "negative bound", 0);
+    check(plan_device_workspace(INT64_MAX / 2, 4, 1, true, &layout) == FASTCTC_STATUS_SIZE_OVERFLOW, "overflow", 0);
+    check(plan_device_workspace(1, int64_t(INT32_MAX) + 1, 0, false, &layout) == FASTCTC_STATUS_SIZE_OVERFLOW,
+          "more sequences than a grid", 0);
+}
+
+}  // namespace
+
+int main() {
+    std::mt19937_64 rng(20061);
+    for (int i = 0; i < 300; ++i) check_against_core(i, random_problem(rng));
+    check_chains(rng);
+    check_workspace_plan();
+    if (failures) {
+        std::fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    std::printf("cuda_lattice_test: all checks passed\n");
+    return 0;
+}
