@@ -191,3 +191,11 @@ def test_float32_matches_float64_on_extreme_inputs(rng: np.random.Generator, sha
     assert np.all(np.isfinite(loss64))
     np.testing.assert_allclose(loss32, loss64, rtol=1e-5)
     np.testing.assert_allclose(grad32, grad64, rtol=0, atol=1e-5)
+
+
+def test_workspace_size_takes_the_calls_blank() -> None:
+    logits = np.zeros((10, 1, 4))
+    # Class 0 is a label here, the blank is the last class.
+    assert fastctc.workspace_size(logits, [[0, 1, 0]], blank=-1) > 0
+    with pytest.raises(ValueError, match="is the blank class"):
+        fastctc.workspace_size(logits, [[0, 1, 0]])

@@ -1,4 +1,4 @@
-"""The command line: ``python -m fastctc {demo,align,bench-decode} [options]``, and flags
+"""The command line: ``python -m fastctc {demo,align,bench,bench-decode} [options]``, and flags
 that print and exit: ``--version``, ``--show-config``, ``--include-dir`` and ``--cmake-dir``
 (for C/C++ builds, e.g. ``cmake -Dfastctc_DIR="$(python -m fastctc --cmake-dir)"``)."""
 
@@ -27,6 +27,27 @@ def _align(args: argparse.Namespace) -> int:
     except (ValueError, ImportError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from fastctc.bench.loss import run_bench
+    from fastctc.bench.problems import DEFAULT_SHAPES, Shape
+
+    shapes = [Shape.parse(text) for text in args.shapes] if args.shapes else list(DEFAULT_SHAPES)
+    run_bench(
+        shapes,
+        threads=args.threads,
+        dtype={"float32": np.float32, "float64": np.float64}[args.dtype],
+        loss_only=args.loss_only,
+        seed=args.seed,
+        json_path=Path(args.json) if args.json else None,
+        plot_path=Path(args.plot) if args.plot else None,
+    )
+    return 0
 
 
 def _bench_decode(args: argparse.Namespace) -> int:
@@ -81,6 +102,26 @@ def build_parser() -> argparse.ArgumentParser:
     align = commands.add_parser("align", help="print where each token of a transcript sits")
     add_arguments(align)
     align.set_defaults(run=_align)
+
+    bench = commands.add_parser(
+        "bench", help="time the loss and gradient beside every installed peer"
+    )
+    bench.add_argument(
+        "--shapes",
+        nargs="+",
+        metavar="T,N,C,L[,var]",
+        help="shapes to time (var: input and label lengths vary); default: warp-ctc's two "
+        "published shapes and two with variable lengths",
+    )
+    bench.add_argument("--threads", type=int, default=2, help="threads for every implementation")
+    bench.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    bench.add_argument("--loss-only", action="store_true", help="time the loss without gradient")
+    bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    bench.add_argument(
+        "--plot", metavar="FILE.png", help="plot time against batch size for the first shape"
+    )
+    bench.add_argument("--seed", type=int, default=0, help="random seed of the inputs")
+    bench.set_defaults(run=_bench)
 
     bench = commands.add_parser(
         "bench-decode", help="time beam search against TensorFlow and pyctcdecode"

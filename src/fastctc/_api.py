@@ -188,6 +188,7 @@ def workspace_size(
     input_lengths: npt.ArrayLike | None = None,
     label_lengths: npt.ArrayLike | None = None,
     *,
+    blank: int = 0,
     layout: Layout = "TNC",
     with_grad: bool = True,
     num_threads: int | None = None,
@@ -196,9 +197,10 @@ def workspace_size(
 
     It grows with the thread count and the largest sequence (frames x (2 x label
     length + 1)), never with the batch size or the number of classes; outputs are
-    not included.
+    not included. The arguments are checked as :func:`ctc_loss` checks them (so
+    ``blank`` must be the one the call will use: labels may not contain it).
     """
-    problem = _prepare(inputs, labels, input_lengths, label_lengths, 0, layout, num_threads)
+    problem = _prepare(inputs, labels, input_lengths, label_lengths, blank, layout, num_threads)
     return _workspace_bytes(problem, with_grad)
 
 

@@ -1,0 +1,65 @@
+"""Timing, the machine's memory-bandwidth floor, and peak memory."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def median_seconds(
+    run: Callable[[], Any], *, min_runs: int = 5, min_seconds: float = 0.3, max_runs: int = 50
+) -> float:
+    """The median wall time of run(), after one warm-up call: at least min_runs
+    calls and min_seconds of calls, at most max_runs."""
+    run()
+    times: list[float] = []
+    while len(times) < max_runs and (len(times) < min_runs or sum(times) < min_seconds):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bandwidth_floor(array: np.ndarray, threads: int) -> float:
+    """The median time of a plain pass that reads ``array`` and writes a copy of
+    it, split over ``threads`` threads: no CTC can take less than reading its
+    logits and writing their gradient."""
+    source = array.reshape(-1)
+    target = np.empty_like(source)
+    bounds = np.linspace(0, source.size, threads + 1).astype(int)
+    chunks = list(zip(bounds[:-1], bounds[1:]))
+    with ThreadPoolExecutor(threads) as pool:
+
+        def copy() -> None:
+            list(pool.map(lambda c: np.copyto(target[c[0] : c[1]], source[c[0] : c[1]]), chunks))
+
+        return median_seconds(copy)
+
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _status_kib(field: str) -> int:
+    for line in _STATUS.read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def peak_extra_bytes(run: Callable[[], Any]) -> int | None:
+    """How far one call of run() raises the process's resident memory above what
+    it held before (Linux: resets and reads the peak, VmHWM); None elsewhere."""
+    try:
+        before = _status_kib("VmRSS")
+        _CLEAR_REFS.write_text("5")  # reset VmHWM to the current RSS
+        run()
+        return max(0, _status_kib("VmHWM") - before) * 1024
+    except (OSError, KeyError):
+        return None

@@ -1,0 +1,74 @@
+"""python -m fastctc bench: runs, checks every implementation, reports (timings unasserted)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import fastctc
+from fastctc.__main__ import main
+from fastctc.bench.problems import Shape, make_problem
+
+
+def test_bench_reports_every_installed_implementation(tmp_path, capsys) -> None:
+    path = tmp_path / "bench.json"
+    assert (
+        main(
+            ["bench", "--shapes", "30,3,6,5", "12,2,4,3,var", "--threads", "1", "--json", str(path)]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "T=30 N=3 C=6 L=5" in out and "T=12 N=2 C=4 L=3 var" in out
+    reports = json.loads(path.read_text())
+    assert [r["shape"] for r in reports] == ["T=30 N=3 C=6 L=5", "T=12 N=2 C=4 L=3 var"]
+    for report in reports:
+        assert report["floor_ms"] > 0
+        first = report["rows"][0]
+        assert first["implementation"].startswith("fastctc")
+        assert first["vs_fastctc"] == 1.0
+        assert first["loss_error"] < 1e-6  # float32 against float64
+        assert first["grad_error"] < 1e-6
+        for row in report["rows"]:  # every peer computes the same loss and gradient
+            assert row["loss_error"] < 1e-4
+            assert row["grad_error"] < 1e-3
+
+
+def test_bench_loss_only_has_no_gradient(tmp_path) -> None:
+    path = tmp_path / "bench.json"
+    assert (
+        main(
+            [
+                "bench",
+                "--shapes",
+                "20,2,5,4",
+                "--loss-only",
+                "--dtype",
+                "float64",
+                "--threads",
+                "1",
+                "--json",
+                str(path),
+            ]
+        )
+        == 0
+    )
+    rows = json.loads(path.read_text())[0]["rows"]
+    assert all(row["grad_error"] is None for row in rows)
+    assert rows[0]["loss_error"] < 1e-12
+
+
+def test_problems_are_seeded_and_alignable() -> None:
+    shape = Shape.parse("40,8,5,30,var")
+    first, again = make_problem(shape, np.float32, 3), make_problem(shape, np.float32, 3)
+    np.testing.assert_array_equal(first.logits, again.logits)
+    losses = fastctc.ctc_loss(first.logits, first.labels, first.input_lengths, first.label_lengths)
+    assert np.all(np.isfinite(losses))  # no label needs more frames than its input has
+
+
+@pytest.mark.parametrize("text", ["1,2,3", "10,2,3,4,fixed", "0,2,3,4", "10,2,1,4", "a,b,c,d"])
+def test_bad_shapes_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="shape"):
+        Shape.parse(text)
