@@ -78,8 +78,9 @@ double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, LatticeR
 }
 
 // The forward recursion, one frame at a time, accumulating the emissions'
-// log scales in frame order; ln p(l|x) = that sum + ln(end mass).
-template <typename Space>
+// log scales in frame order; ln p(l|x) = that sum + ln(end mass).  kExactness:
+// check every value for underflow (what the loss alone rests on).
+template <typename Space, bool kExactness>
 struct ForwardPass {
     const double *skip;
     int64_t labels;
@@ -91,7 +92,7 @@ struct ForwardPass {
         if (t == 0)
             Space::forward_first(e, labels, row, &check);
         else
-            Space::forward_step(prev, e, skip, labels, row, &check);
+            Space::template forward_step<kExactness>(prev, e, skip, labels, row, &check);
         scales += log_scale;
         result->take(check);
     }
@@ -157,8 +158,9 @@ void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, 
         if (seq.state_occupancy) write_state_occupancy(seq, t, occupancy.products, inverse_z);
         return;
     }
+    const double factor = Space::emission_factor(log_scale);
     for (int64_t k = 0; k < slots.count; ++k) {
-        const double y = seq.log_probs ? 0.0 : Space::probability(e[slots.source[k]], log_scale);
+        const double y = seq.log_probs ? 0.0 : Space::probability(e[slots.source[k]], factor);
         grad_row[slots.klass[k] * seq.grad_class_stride] = Real(seq.grad_scale * (y - occupancy.by_slot[k]));
     }
 }
@@ -169,7 +171,7 @@ LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scra
     const int64_t labels = seq.label.label_length(), row_size = Space::row_size(labels);
     LatticeResult result;
     fill_skip(seq.label, scratch.skip);
-    ForwardPass<Space> forward{scratch.skip, labels, &result};
+    ForwardPass<Space, true> forward{scratch.skip, labels, &result};
     double *row = scratch.alpha;
     for (int64_t t = 0; t < seq.frames; ++t) {
         const double log_scale = frame_emissions<Space>(seq, t, scratch.emissions, &result);
@@ -189,7 +191,7 @@ LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScra
     const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels);
     LatticeResult result;
     fill_skip(seq.label, scratch.skip);
-    ForwardPass<Space> forward{scratch.skip, labels, &result};
+    ForwardPass<Space, false> forward{scratch.skip, labels, &result};
     auto e = [&](int64_t t) { return scratch.emissions + t * (labels + 1); };
     auto alpha = [&](int64_t t) { return scratch.alpha + t * row_size; };
     auto beta = [&](int64_t t) { return scratch.beta + (t & 1) * row_size; };
@@ -220,7 +222,9 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
     const bool grad = seq.grad != nullptr;
     LatticeResult result, backward_result;
     fill_skip(seq.label, scratch.skip);
-    ForwardPass<Space> forward{scratch.skip, labels, &result};
+    // The forward pass of lattice_loss_and_grad() or of lattice_loss().
+    ForwardPass<Space, false> forward_with_grad{scratch.skip, labels, &result};
+    ForwardPass<Space, true> forward_alone{scratch.skip, labels, &result};
     auto e = [&](int64_t t) { return scratch.emissions + t * (labels + 1); };
     // With a gradient every row is kept; for the loss alone two rolling rows.
     auto alpha = [&](int64_t t) { return scratch.alpha + (grad ? t : (t & 1)) * row_size; };
@@ -241,8 +245,15 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
         {
 #pragma omp section
             {
-                for (int64_t t = 0; t < frames; ++t) forward.frame(t, alpha(t - 1), e(t), scratch.log_scale[t], alpha(t));
-                result.loss = forward.loss(alpha(frames - 1));
+                auto run = [&](auto &forward) {
+                    for (int64_t t = 0; t < frames; ++t)
+                        forward.frame(t, alpha(t - 1), e(t), scratch.log_scale[t], alpha(t));
+                    result.loss = forward.loss(alpha(frames - 1));
+                };
+                if (grad)
+                    run(forward_with_grad);
+                else
+                    run(forward_alone);
             }
 #pragma omp section
             {

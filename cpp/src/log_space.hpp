@@ -54,7 +54,8 @@ struct LogSpace {
         return 0.0;
     }
 
-    static double probability(double e, double /*log_scale*/) { return std::exp(e); }
+    static double emission_factor(double /*log_scale*/) { return 1.0; }
+    static double probability(double e, double /*factor*/) { return std::exp(e); }
 
     // ln alpha_0: a path starts in the first blank or the first label (eq. (6)).
     static void forward_first(const double *e, int64_t labels, double *row, RowCheck * /*check*/) {
@@ -70,7 +71,8 @@ struct LogSpace {
         if (labels > 0) row[2 * labels] = 0.0;
     }
 
-    // ln alpha_t from ln alpha_{t-1} (eqs. (6)-(7)).
+    // ln alpha_t from ln alpha_{t-1} (eqs. (6)-(7)); nothing underflows here.
+    template <bool kExactness>
     static void forward_step(const double *prev, const double *e, const double *skip, int64_t labels, double *row,
                              RowCheck * /*check*/) {
         const double *prev_blank = prev, *prev_label = prev + labels + 1;

@@ -49,6 +49,7 @@ struct ProbabilitySpace {
     static constexpr double kFlushes = -700.0;
     // The bound on what underflow can have cost a frame: min(sigma) * Z_t.
     static constexpr double kSmallestSumTimesZ = 1e-280;
+    static constexpr double kLn2 = 0.69314718055994530942;
 
     static int64_t row_size(int64_t labels) { return lattice_row_size(labels); }
     static int64_t blocks(int64_t labels) { return labels / kBlockLabels + 1; }
@@ -78,7 +79,9 @@ struct ProbabilitySpace {
         return shift - log_norm;
     }
 
-    static double probability(double e, double log_scale) { return e * std::exp(log_scale); }
+    // y = eps * e^{log_scale}: the factor once per frame, then a product per class.
+    static double emission_factor(double log_scale) { return std::exp(log_scale); }
+    static double probability(double e, double factor) { return e * factor; }
 
     // alpha_0: a path starts in the first blank or the first label (eq. (6)).
     static void forward_first(const double *e, int64_t labels, double *row, RowCheck *check) {
@@ -92,7 +95,9 @@ struct ProbabilitySpace {
 
     // alpha_t from alpha_{t-1} (eqs. (6)-(7)): a blank comes from itself or the
     // previous label; a label from itself, the previous blank, or (if allowed)
-    // the previous label.
+    // the previous label.  With kExactness, every value is checked for
+    // underflow (the loss alone needs it; the gradient's bound does not).
+    template <bool kExactness>
     static void forward_step(const double *prev, const double *e, const double *skip, int64_t labels, double *row,
                              RowCheck *check) {
         const double *prev_blank = prev, *prev_label = prev + labels + 1, *prev_scale = prev + 2 * labels + 1;
@@ -110,21 +115,24 @@ struct ProbabilitySpace {
             }
             // The block's first position also takes what flows in from block k - 1.
             const double in = first > 0 ? prev_label[first - 1] : 0.0;
-            sums.underflow |= update(&blank[first], e[0], 1.0, f.own * prev_blank[first] + f.incoming * in,
-                                     prev_blank[first] + in);
+            sums.underflow |= update<kExactness>(&blank[first], e[0], 1.0,
+                                                 f.own * prev_blank[first] + f.incoming * in, prev_blank[first] + in);
             if (first < labels)
                 sums.underflow |=
-                    update(&label[first], e_label[first], 1.0,
-                           f.own * (prev_label[first] + prev_blank[first]) + f.incoming * (skip[first] * in),
-                           (prev_label[first] + prev_blank[first]) + skip[first] * in);
+                    update<kExactness>(&label[first], e_label[first], 1.0,
+                                       f.own * (prev_label[first] + prev_blank[first]) + f.incoming * (skip[first] * in),
+                                       (prev_label[first] + prev_blank[first]) + skip[first] * in);
+            const double e_blank = e[0] * f.own;
+            int underflow = 0;
             for (int64_t j = first + 1; j < blank_end; ++j) {
                 const double sum = prev_blank[j] + prev_label[j - 1];
-                sums.underflow |= update(&blank[j], e[0], f.own, sum, sum);
+                underflow |= update<kExactness>(&blank[j], e_blank, sum, e[0]);
             }
             for (int64_t j = first + 1; j < label_end; ++j) {
                 const double sum = (prev_label[j] + prev_blank[j]) + skip[j] * prev_label[j - 1];
-                sums.underflow |= update(&label[j], e_label[j], f.own, sum, sum);
+                underflow |= update<kExactness>(&label[j], e_label[j] * f.own, sum, e_label[j]);
             }
+            sums.underflow |= underflow;
             normalise_block(blank, label, first, blank_end, label_end, f.unit, &scale[k], &sums);
         }
         finish_row(scale, count, prev_scale[count], sums, check);
@@ -233,17 +241,28 @@ private:
         // A block with mass whose factor flushes loses it.
         sums->underflow |= int((own < kFlushes && own_scale > -INFINITY) ||
                                (incoming < kFlushes && neighbour_scale > -INFINITY));
-        return {false, unit, exp_nonpositive(own), exp_nonpositive(incoming)};
+        const auto factor = [](double difference) { return difference == 0.0 ? 1.0 : exp_nonpositive(difference); };
+        return {false, unit, factor(own), factor(incoming)};
     }
 
     // *value = (emission * multiplier) * sum, where sum is the predecessors'
-    // (successors') values already multiplied by their block factors; returns
+    // values already multiplied by their block factors; with kExactness, returns
     // whether the value came out below kTiny although its exact value is
     // positive: a positive emission and a positive unscaled sum.
+    template <bool kExactness>
     static int update(double *value, double emission, double multiplier, double sum, double unscaled_sum) {
         const double v = (emission * multiplier) * sum;
         *value = v;
-        return int((v < kTiny) & (emission > 0.0) & (unscaled_sum > 0.0));
+        return kExactness ? int((v < kTiny) & (emission > 0.0) & (unscaled_sum > 0.0)) : 0;
+    }
+
+    // *value = factor * sum with factor = emission * (block factor), the same
+    // check on the unscaled emission.
+    template <bool kExactness>
+    static int update(double *value, double factor, double sum, double emission) {
+        const double v = factor * sum;
+        *value = v;
+        return kExactness ? int((v < kTiny) & (emission > 0.0) & (sum > 0.0)) : 0;
     }
 
     static void clear_block(double *blank, double *label, int64_t first, int64_t blank_end, int64_t label_end,
@@ -253,7 +272,9 @@ private:
         *scale = -INFINITY;
     }
 
-    // Divides a block by its sum and records its scale (-inf for an empty block).
+    // Divides a block by the power of two nearest below its sum (exactly, with no
+    // division or logarithm: its values then sum to [1, 2)) and records its scale
+    // (-inf for an empty block).
     static void normalise_block(double *blank, double *label, int64_t first, int64_t blank_end, int64_t label_end,
                                 double unit, double *scale, BlockSums *sums) {
         const double sum = lane_sum(blank_end - first, [&](int64_t i) { return blank[first + i]; }) +
@@ -268,10 +289,11 @@ private:
             return;
         }
         sums->smallest = sum < sums->smallest ? sum : sums->smallest;
-        const double inverse = 1.0 / sum;
+        const int64_t exponent = int64_t((bit_cast<uint64_t>(sum) >> 52) & 0x7FF) - 1023;  // sum is normal
+        const double inverse = bit_cast<double>(uint64_t(1023 - exponent) << 52);         // 2^-exponent
         for (int64_t j = first; j < blank_end; ++j) blank[j] *= inverse;
         for (int64_t j = first; j < label_end; ++j) label[j] *= inverse;
-        *scale = unit + std::log(sum);
+        *scale = unit + double(exponent) * kLn2;
     }
 
     // Makes the block scales relative to the largest, which joins the row's

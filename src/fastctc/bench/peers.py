@@ -141,7 +141,7 @@ def _tensorflow(threads: int, sparse: bool) -> Peer:
         return Prepared(lambda: compiled(logits), lambda r: (float(r[0].numpy()), r[1].numpy()))
 
     labels_kind = "sparse" if sparse else "dense"
-    return Peer(f"TensorFlow {version('tensorflow')} ({labels_kind} labels)", prepare)
+    return Peer(f"TensorFlow {tf.__version__} ({labels_kind} labels)", prepare)
 
 
 def _jax(threads: int, dtype: type) -> Peer:
