@@ -220,9 +220,9 @@ def _save_grad(
 
 
 def _scale_grad(
-    ctx: torch.autograd.function.FunctionCtx, grad_losses: torch.Tensor, _: torch.Tensor
+    ctx: Any, grad_losses: torch.Tensor, _: torch.Tensor
 ) -> tuple[torch.Tensor | None, ...]:
-    (grad,) = ctx.saved_tensors  # type: ignore[attr-defined]
+    (grad,) = ctx.saved_tensors
     return grad * grad_losses[None, :, None], None, None, None, None, None, None
 
 
