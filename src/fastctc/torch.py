@@ -239,8 +239,8 @@ def _require_cpu(inputs: torch.Tensor) -> None:
     if inputs.device.type == "cuda":
         raise RuntimeError(
             "fastctc.torch got CUDA tensors, but this fastctc has no CUDA unit. Move the "
-            "tensors to the CPU with .cpu(), or install a fastctc built with its CUDA unit "
-            "(fastctc.cuda; see the README's CUDA section)."
+            "tensors to the CPU with .cpu(), or install a fastctc built from source with "
+            "its optional CUDA unit (fastctc.cuda) on a machine with the CUDA toolkit."
         )
     if inputs.device.type != "cpu":
         raise RuntimeError(
