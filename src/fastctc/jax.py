@@ -112,7 +112,7 @@ def _ctc_loss(
     labels: jax.Array,
     label_paddings: jax.Array,
 ) -> jax.Array:
-    return jax.pure_callback(  # type: ignore[no-any-return]
+    return jax.pure_callback(
         functools.partial(_host_ctc, blank, with_grad=False),
         jax.ShapeDtypeStruct(logits.shape[:-2], logits.dtype),
         logits,
