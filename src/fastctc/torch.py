@@ -19,7 +19,7 @@ Design:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Union
 
 import numpy.typing as npt
@@ -155,19 +155,9 @@ def _ctc_loss(
     zero_infinity: bool,
 ) -> torch.Tensor:
     """The (N,) losses of (T, N, C) inputs, without a gradient."""
-    _require_cpu(inputs)
     losses = inputs.new_empty(inputs.shape[1])
-    with argument_names(_NAMES):
-        _api.ctc_loss(
-            _numpy(inputs),
-            _numpy(targets),
-            _numpy(input_lengths),
-            _numpy(target_lengths),
-            blank=blank,
-            log_probs=log_probs,
-            zero_infinity=zero_infinity,
-            out=_numpy(losses),
-        )
+    arguments = (inputs, targets, input_lengths, target_lengths, blank, log_probs, zero_infinity)
+    _run(_api.ctc_loss, *arguments, out=losses)
     return losses
 
 
@@ -182,21 +172,10 @@ def _ctc_loss_and_grad(
     zero_infinity: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The (N,) losses and the gradient of their sum, in the strides of ``inputs``."""
-    _require_cpu(inputs)
     losses = inputs.new_empty(inputs.shape[1])
     grad = torch.empty_like(inputs)
-    with argument_names(_NAMES):
-        _api.ctc_loss_and_grad(
-            _numpy(inputs),
-            _numpy(targets),
-            _numpy(input_lengths),
-            _numpy(target_lengths),
-            blank=blank,
-            log_probs=log_probs,
-            zero_infinity=zero_infinity,
-            out=_numpy(losses),
-            grad_out=_numpy(grad),
-        )
+    arguments = (inputs, targets, input_lengths, target_lengths, blank, log_probs, zero_infinity)
+    _run(_api.ctc_loss_and_grad, *arguments, out=losses, grad_out=grad)
     return losses, grad
 
 
@@ -229,8 +208,32 @@ def _scale_grad(
 _ctc_loss_and_grad.register_autograd(_scale_grad, setup_context=_save_grad)
 
 
+def _run(
+    compute: Callable[..., Any],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    input_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+    log_probs: bool,
+    zero_infinity: bool,
+    **outputs: torch.Tensor,
+) -> None:
+    """Runs an _api function on NumPy views of the tensors' memory (never copies); its
+    errors name PyTorch's arguments."""
+    _require_cpu(inputs)
+    arrays = [_numpy(tensor) for tensor in (inputs, targets, input_lengths, target_lengths)]
+    with argument_names(_NAMES):
+        compute(
+            *arrays,
+            blank=blank,
+            log_probs=log_probs,
+            zero_infinity=zero_infinity,
+            **{name: _numpy(output) for name, output in outputs.items()},
+        )
+
+
 def _numpy(tensor: torch.Tensor) -> npt.NDArray[Any]:
-    """A NumPy view of a CPU tensor's memory (never a copy)."""
     return tensor.detach().numpy()
 
 
