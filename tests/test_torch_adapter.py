@@ -196,6 +196,17 @@ def test_backward_honours_scalar_and_per_sequence_grad_output() -> None:
     torch.testing.assert_close(logits.grad, 2 * first)
 
 
+def test_second_derivatives_raise_instead_of_being_wrong() -> None:
+    # The gradient is computed by the core, not by differentiable torch operations: a
+    # second derivative would silently miss its part, so asking for one raises (as
+    # PyTorch's own CTC loss does).
+    problem = random_ctc_problem(13, frames=10, batch=2, classes=5, max_label=3)
+    logits, *arguments = _tensors(problem, torch.float64)
+    loss = fastctc_torch.ctc_loss(F.log_softmax(logits, -1), *arguments)
+    with pytest.raises(RuntimeError, match="has no second derivative"):
+        torch.autograd.grad(loss, logits, create_graph=True)
+
+
 def test_cpu_tensors_reach_the_core_without_copies(monkeypatch: pytest.MonkeyPatch) -> None:
     problem = random_ctc_problem(8, frames=12, batch=3, classes=5, max_label=4)
     seen = {}

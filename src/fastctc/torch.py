@@ -201,6 +201,11 @@ def _save_grad(
 def _scale_grad(
     ctx: Any, grad_losses: torch.Tensor, _: torch.Tensor
 ) -> tuple[torch.Tensor | None, ...]:
+    if torch.is_grad_enabled():  # backward(create_graph=True): a derivative of the gradient
+        raise RuntimeError(
+            "fastctc.torch.ctc_loss has no second derivative: its backward cannot run with "
+            "create_graph=True (nor can PyTorch's own CTC loss be differentiated twice)"
+        )
     (grad,) = ctx.saved_tensors
     return grad * grad_losses[None, :, None], None, None, None, None, None, None
 
