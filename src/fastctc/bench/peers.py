@@ -178,11 +178,11 @@ def _jax(threads: int, dtype: type) -> Peer:
 
 
 def installed_peers(threads: int, dtype: type) -> list[Peer]:
-    """fastctc first, then each peer whose framework is installed."""
+    """fastctc first, then each peer whose framework is installed and takes dtype."""
     peers = [_fastctc(threads)]
     if importlib.util.find_spec("torch"):
         peers.append(_torch(threads))
-    if importlib.util.find_spec("tensorflow"):
+    if importlib.util.find_spec("tensorflow") and dtype == np.float32:  # its CTC: float32 only
         peers += [_tensorflow(threads, sparse=False), _tensorflow(threads, sparse=True)]
     if importlib.util.find_spec("jax") and importlib.util.find_spec("optax"):
         peers.append(_jax(threads, dtype))
