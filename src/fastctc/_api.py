@@ -125,7 +125,8 @@ def ctc_loss(
     zero_infinity
         Give impossible sequences (too few frames for the label) loss 0, not inf.
     num_threads
-        OpenMP threads (default: OpenMP's default, e.g. OMP_NUM_THREADS).
+        OpenMP threads (default: OpenMP's default, e.g. OMP_NUM_THREADS); at most
+        1024 are started.
     out
         Optional output array of the result's shape and the inputs' dtype, written
         in place and returned.
