@@ -160,7 +160,7 @@ def ctc_loss_and_grad(
     """The CTC loss and its exact gradient with respect to ``inputs``.
 
     Takes the arguments of :func:`ctc_loss`, plus ``grad_out``: an optional array
-    of the inputs' shape and dtype (any strides, not overlapping ``inputs``),
+    of the inputs' shape and dtype (any aligned strides, not overlapping ``inputs``),
     written in place and returned; reusing it across steps avoids page faults on
     fresh allocations.
 
@@ -569,6 +569,11 @@ def _check_out(
         raise ValueError(f"Expected {name} to have shape {shape}, but got {array.shape}")
     if not array.flags.writeable:
         raise ValueError(f"{name} is read-only; it must be writable")
+    if not array.flags.aligned:  # the core addresses outputs in whole elements
+        raise ValueError(
+            f"{name} is not aligned: its address and strides {array.strides} must be "
+            f"multiples of {dtype.alignment} bytes"
+        )
 
 
 def _check_no_overlap(
