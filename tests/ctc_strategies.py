@@ -105,10 +105,15 @@ def in_layout(tnc: np.ndarray, arrangement: str) -> tuple[np.ndarray, str]:
         return np.asfortranarray(tnc), "TNC"
     if arrangement == "reversed-classes":
         return np.ascontiguousarray(tnc[:, :, ::-1])[:, :, ::-1], "TNC"
+    if arrangement == "odd-address":  # unaligned: the API copies it first
+        storage = np.zeros(tnc.nbytes + 1, np.uint8)
+        unaligned = np.ndarray(tnc.shape, tnc.dtype, buffer=storage, offset=1)
+        unaligned[...] = tnc
+        return unaligned, "TNC"
     return tnc, "TNC"
 
 
-ARRANGEMENTS = st.sampled_from(["TNC", "NTC", "fortran", "reversed-classes"])
+ARRANGEMENTS = st.sampled_from(["TNC", "NTC", "fortran", "reversed-classes", "odd-address"])
 
 
 def as_tnc(array: np.ndarray, layout: str) -> np.ndarray:
