@@ -181,8 +181,14 @@ public:
             case kNegativeInputLength: invalid = N_ > 0; if (invalid) input_lengths_[n] = -1; break;
             case kInputLengthPastT: invalid = N_ > 0; if (invalid) input_lengths_[n] = T_ + 1; break;
             case kNegativeLabelLength: invalid = N_ > 0; if (invalid) label_lengths_[n] = -1; break;
-            case kLabelOutOfRange: invalid = !labels_.empty(); if (invalid) labels_[j] = int32_t(C_); visible = false; break;
-            case kLabelIsBlank: invalid = !labels_.empty(); if (invalid) labels_[j] = options.blank; visible = false; break;
+            case kLabelOutOfRange:
+                invalid = !labels_.empty(), visible = false;
+                if (invalid) labels_[j] = int32_t(C_);
+                break;
+            case kLabelIsBlank:
+                invalid = !labels_.empty(), visible = false;
+                if (invalid) labels_[j] = options.blank;
+                break;
             case kBlankOutOfRange: options.blank = fdp.ConsumeBool() ? -1 : int32_t(C_); break;
             case kTooManyClasses: batch.num_classes = int64_t(INT32_MAX) + 1; break;
             case kNullLabels: invalid = !labels_.empty(); batch.labels = nullptr; visible = false; break;
