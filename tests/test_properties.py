@@ -44,8 +44,10 @@ def test_agrees_with_the_reference(case: Case, arrangement: str, label_form: str
     assert loss.dtype == grad.dtype == case.inputs.dtype and grad.shape == inputs.shape
     np.testing.assert_allclose(loss, expected_loss, **TOLERANCES[loss.dtype])
     np.testing.assert_allclose(as_tnc(grad, layout), expected_grad, **TOLERANCES[loss.dtype])
+    # The loss alone may be certified on another path than the loss with the gradient
+    # (tests/test_fuzz_regressions.py): equal to a few units in the last place.
     loss_only = fastctc.ctc_loss(**kwargs, label_lengths=label_lengths)
-    np.testing.assert_array_equal(loss_only, loss)
+    np.testing.assert_allclose(loss_only, loss, rtol=4 * np.finfo(loss.dtype).eps, atol=0)
 
 
 @given(case=ctc_cases(allow_minus_inf=False))
