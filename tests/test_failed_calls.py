@@ -110,11 +110,11 @@ def test_grad_out_overlapping_inputs_stays_untouched() -> None:
 
 
 def test_unaddressable_size_raises_overflow_and_leaves_out_untouched() -> None:
-    # A zero-stride view can claim 2**59 frames; its lattice (frames x 17 states) has
-    # more entries than int64 can count, which even the loss alone refuses. (Were it
+    # A zero-stride view can claim 2**59 frames; its lattice (frames x 33 states) has
+    # more entries than a uint64 counts, which even the loss alone refuses. (Were it
     # accepted, the call would run for ages: the query fails fast first.)
     inputs = np.broadcast_to(np.float32(0.0), (2**59, 1, 3))
-    labels = [[1, 2] * 4]
+    labels = [[1, 2] * 8]
     with pytest.raises(OverflowError):
         fastctc.workspace_size(inputs, labels, with_grad=False)
     _assert_untouched_after(
