@@ -1,9 +1,20 @@
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import fastctc
+
+# Property tests (tests/test_properties.py): derandomised in CI, so a run is reproducible;
+# random locally, remembering failures in .hypothesis/. --hypothesis-profile=thorough for
+# a long search.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=60)
+settings.register_profile("dev", deadline=None, max_examples=60)
+settings.register_profile("thorough", deadline=None, max_examples=5000)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 SEED = 20061
 

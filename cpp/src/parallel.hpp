@@ -42,11 +42,17 @@ void parallel_for_dynamic(int threads, int64_t count, Body body) {
     for (int64_t i = 0; i < count; ++i) body(i, thread_index());
 }
 
+// More threads than this are never started: far more than any machine has
+// cores, and far fewer than the tens of thousands at which thread creation
+// fails, where GNU libgomp kills the process (exit or SIGSEGV).
+inline constexpr int64_t kMaxThreads = 1024;
+
 // The threads a call uses: the requested count (or OpenMP's default when
-// <= 0), never more than there are sequences to share out.
+// <= 0), never more than there are sequences to share out, nor kMaxThreads.
 inline int resolve_num_threads(int32_t requested, int64_t batch_size) {
     int64_t threads = requested > 0 ? requested : default_num_threads();
     if (threads > batch_size) threads = batch_size;
+    if (threads > kMaxThreads) threads = kMaxThreads;
     return threads < 1 ? 1 : int(threads);
 }
 

@@ -125,7 +125,8 @@ def ctc_loss(
     zero_infinity
         Give impossible sequences (too few frames for the label) loss 0, not inf.
     num_threads
-        OpenMP threads (default: OpenMP's default, e.g. OMP_NUM_THREADS).
+        OpenMP threads (default: OpenMP's default, e.g. OMP_NUM_THREADS); at most
+        1024 are started.
     out
         Optional output array of the result's shape and the inputs' dtype, written
         in place and returned.
@@ -159,7 +160,7 @@ def ctc_loss_and_grad(
     """The CTC loss and its exact gradient with respect to ``inputs``.
 
     Takes the arguments of :func:`ctc_loss`, plus ``grad_out``: an optional array
-    of the inputs' shape and dtype (any strides, not overlapping ``inputs``),
+    of the inputs' shape and dtype (any aligned strides, not overlapping ``inputs``),
     written in place and returned; reusing it across steps avoids page faults on
     fresh allocations.
 
@@ -332,7 +333,7 @@ def _as_inputs(inputs: npt.ArrayLike, layout: str) -> tuple[FloatArray, FloatArr
     """The inputs as a native-endian aligned float array, and its (T, N, C) view."""
     array = np.asarray(inputs)
     _check_inputs(array.dtype, array.shape, layout)
-    if not array.dtype.isnative or not array.flags.aligned:
+    if not array.dtype.isnative or not _addressable(array):
         array = array.astype(array.dtype.newbyteorder("="))  # the only copy we ever make
     return array, _tnc_view(array, layout)
 
@@ -568,6 +569,11 @@ def _check_out(
         raise ValueError(f"Expected {name} to have shape {shape}, but got {array.shape}")
     if not array.flags.writeable:
         raise ValueError(f"{name} is read-only; it must be writable")
+    if not _addressable(array):
+        raise ValueError(
+            f"{name} is not aligned: its address and strides {array.strides} must be "
+            f"multiples of {dtype.itemsize} bytes"
+        )
 
 
 def _check_no_overlap(
@@ -581,6 +587,15 @@ def _check_no_overlap(
         raise ValueError("grad_out must not share memory with out")
     if grad_out.size and 0 in grad_out.strides:
         raise ValueError(f"grad_out must not have zero strides, but got strides {grad_out.strides}")
+
+
+def _addressable(array: FloatArray) -> bool:
+    """Whether the core can address the array in whole elements: an aligned address, and
+    strides that are multiples of the item size (NumPy's alignment of float64 is only 4
+    bytes on some 32-bit platforms)."""
+    itemsize = array.dtype.itemsize
+    strides_ok = all(s % itemsize == 0 for s, n in zip(array.strides, array.shape) if n > 1)
+    return bool(array.flags.aligned) and strides_ok
 
 
 def _tnc_view(array: FloatArray, layout: str) -> FloatArray:

@@ -132,7 +132,10 @@ typedef struct fastctc_options {
                                    d loss / d inputs (- posterior occupancy) */
     int32_t zero_infinity; /* [in] nonzero: an impossible sequence gets loss 0
                                    instead of +inf (its gradient is 0 either way) */
-    int32_t num_threads;   /* [in] OpenMP threads; <= 0: omp_get_max_threads() */
+    int32_t num_threads;   /* [in] OpenMP threads; <= 0: omp_get_max_threads();
+                                   at most 1024 are started (more could
+                                   not be faster, and libgomp kills the
+                                   process when it cannot start them) */
 } fastctc_options;
 
 /* The shape of a batch: everything the workspace size depends on. */
