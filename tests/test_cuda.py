@@ -428,3 +428,27 @@ def test_the_c_api_turns_invalid_device_data_into_nan(cuda: ModuleType, defect: 
         _assert_matches((losses.cpu().numpy(), grad.cpu().numpy()), want, np.float64)
     else:
         assert torch.isnan(losses).all() and torch.isnan(grad).all()
+
+
+@pytest.mark.parametrize("logits", [False, True])
+def test_fastctc_torch_runs_cuda_tensors_on_the_gpu(
+    cuda: ModuleType, rng: np.random.Generator, logits: bool
+) -> None:
+    # fastctc.torch routes CUDA tensors to fastctc.cuda: the same losses and gradients as
+    # CPU tensors, with autograd, and the results stay on the GPU.
+    torch = Frontend("torch").module
+    fastctc_torch = importlib.import_module("fastctc.torch")
+    problem = random_problem(rng, frames=30, batch=4, classes=7, max_label=8)
+    targets = torch.from_numpy(np.concatenate(problem.labels)).to(torch.int64)
+    lengths = torch.tensor([len(label) for label in problem.labels])
+    results = []
+    for device in ("cpu", "cuda"):
+        inputs = torch.from_numpy(problem.inputs).to(device).requires_grad_()
+        loss = fastctc_torch.ctc_loss(
+            inputs, targets.to(device), torch.from_numpy(problem.input_lengths).to(device),
+            lengths.to(device), reduction="sum", logits=logits,
+        )  # fmt: skip
+        loss.backward()
+        assert loss.device.type == device and inputs.grad.device.type == device
+        results.append((loss.detach().cpu().numpy(), inputs.grad.cpu().numpy()))
+    _assert_matches(results[1], results[0], np.float64)

@@ -8,7 +8,8 @@ Design:
   the upstream per-sequence gradient: a multiplication costs far less than a second
   forward pass, which recomputing the gradient with the core's ``grad_scale`` needs.
 - CPU tensors reach the core as NumPy views of their memory (no copies, any strides),
-  and the outputs are allocated by torch and written by the core in place.
+  and the outputs are allocated by torch and written by the core in place. CUDA tensors
+  go, in place as well, to :mod:`fastctc.cuda` when fastctc was built with its CUDA unit.
 - The gradient with respect to ``log_probs`` is the true partial derivative,
   -occupancy. PyTorch's own backward returns ``exp(log_probs) - occupancy`` there; both
   give the same gradient for the logits after ``log_softmax``'s backward, so losses
@@ -19,10 +20,11 @@ Design:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import importlib
+from collections.abc import Sequence
+from types import ModuleType
 from typing import Any, Union
 
-import numpy.typing as npt
 import torch
 
 from fastctc import _api
@@ -157,7 +159,7 @@ def _ctc_loss(
     """The (N,) losses of (T, N, C) inputs, without a gradient."""
     losses = inputs.new_empty(inputs.shape[1])
     arguments = (inputs, targets, input_lengths, target_lengths, blank, log_probs, zero_infinity)
-    _run(_api.ctc_loss, *arguments, out=losses)
+    _run("ctc_loss", *arguments, out=losses)
     return losses
 
 
@@ -175,7 +177,7 @@ def _ctc_loss_and_grad(
     losses = inputs.new_empty(inputs.shape[1])
     grad = torch.empty_like(inputs)
     arguments = (inputs, targets, input_lengths, target_lengths, blank, log_probs, zero_infinity)
-    _run(_api.ctc_loss_and_grad, *arguments, out=losses, grad_out=grad)
+    _run("ctc_loss_and_grad", *arguments, out=losses, grad_out=grad)
     return losses, grad
 
 
@@ -214,7 +216,7 @@ _ctc_loss_and_grad.register_autograd(_scale_grad, setup_context=_save_grad)
 
 
 def _run(
-    compute: Callable[..., Any],
+    function: str,
     inputs: torch.Tensor,
     targets: torch.Tensor,
     input_lengths: torch.Tensor,
@@ -224,33 +226,37 @@ def _run(
     zero_infinity: bool,
     **outputs: torch.Tensor,
 ) -> None:
-    """Runs an _api function on NumPy views of the tensors' memory (never copies); its
-    errors name PyTorch's arguments."""
-    _require_cpu(inputs)
-    arrays = [_numpy(tensor) for tensor in (inputs, targets, input_lengths, target_lengths)]
+    """Runs ``function`` of fastctc (CPU tensors) or fastctc.cuda (CUDA tensors), writing
+    the outputs in place (never copies the inputs); its errors name PyTorch's arguments."""
+    tensors = {
+        "inputs": inputs,
+        "labels": targets,
+        "input_lengths": input_lengths,
+        "label_lengths": target_lengths,
+        **outputs,
+    }
+    backend = _backend(inputs.device)
+    if backend is _api:
+        arguments = {name: tensor.detach().numpy() for name, tensor in tensors.items()}
+    else:  # fastctc.cuda reads CUDA tensors in place, and host labels and lengths as they are
+        arguments = {name: tensor.detach() for name, tensor in tensors.items()}
     with argument_names(_NAMES):
-        compute(
-            *arrays,
-            blank=blank,
-            log_probs=log_probs,
-            zero_infinity=zero_infinity,
-            **{name: _numpy(output) for name, output in outputs.items()},
+        getattr(backend, function)(
+            **arguments, blank=blank, log_probs=log_probs, zero_infinity=zero_infinity
         )
 
 
-def _numpy(tensor: torch.Tensor) -> npt.NDArray[Any]:
-    return tensor.detach().numpy()
-
-
-def _require_cpu(inputs: torch.Tensor) -> None:
-    """The one place where tensors on other devices are routed (CUDA: fastctc.cuda)."""
-    if inputs.device.type == "cuda":
-        raise RuntimeError(
-            "fastctc.torch got CUDA tensors, but this fastctc has no CUDA unit. Move the "
-            "tensors to the CPU with .cpu(), or install a fastctc built from source with "
-            "its optional CUDA unit (fastctc.cuda) on a machine with the CUDA toolkit."
-        )
-    if inputs.device.type != "cpu":
-        raise RuntimeError(
-            f"fastctc.torch runs on CPU tensors, but log_probs is on {inputs.device}"
-        )
+def _backend(device: torch.device) -> ModuleType:
+    """The one place where tensors on each device are routed: the CPU core, or fastctc.cuda."""
+    if device.type == "cpu":
+        return _api
+    if device.type == "cuda":
+        try:
+            return importlib.import_module("fastctc.cuda")
+        except ImportError as error:
+            raise RuntimeError(
+                "fastctc.torch got CUDA tensors, but this fastctc has no CUDA unit. Move the "
+                "tensors to the CPU with .cpu(), or install a fastctc built from source with "
+                "its optional CUDA unit (fastctc.cuda) on a machine with the CUDA toolkit."
+            ) from error
+    raise RuntimeError(f"fastctc.torch runs on CPU or CUDA tensors, but log_probs is on {device}")
