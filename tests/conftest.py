@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 from hypothesis import settings
+from problems import CASE_IDS, TINY_CASES, TinyCase, tiny_case
 
 import fastctc
 
@@ -27,3 +28,12 @@ def pytest_report_header() -> str:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(SEED)
+
+
+@pytest.fixture(
+    params=[(case, log_probs) for case in TINY_CASES for log_probs in (False, True)],
+    ids=[f"{name}-{form}" for name in CASE_IDS for form in ("logits", "log_probs")],
+)
+def tiny(request: pytest.FixtureRequest, rng: np.random.Generator) -> TinyCase:
+    """Each of TINY_CASES, with random inputs given as logits and as log-probabilities."""
+    return tiny_case(rng, *request.param)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from brute_force import enumerate_alignments
-from problems import CASE_IDS, TINY_CASES
+from problems import CASE_IDS, TINY_CASES, TinyCase
 
 import fastctc
 from fastctc import reference
@@ -16,28 +16,19 @@ def _occupancy_from_grad(grad: np.ndarray, log_y: np.ndarray, log_probs: bool) -
     return (0.0 if log_probs else np.exp(log_y)) - grad
 
 
-@pytest.mark.parametrize(("frames", "classes", "label", "blank"), TINY_CASES, ids=CASE_IDS)
-@pytest.mark.parametrize("log_probs", [False, True], ids=["logits", "log_probs"])
-def test_core_equals_enumeration(
-    rng: np.random.Generator,
-    frames: int,
-    classes: int,
-    label: list[int],
-    blank: int,
-    log_probs: bool,
-) -> None:
-    inputs = rng.standard_normal((frames, 1, classes)) * 2.0
-    log_y = inputs[:, 0] if log_probs else reference.log_softmax(inputs[:, 0])
-    log_p, occupancy = enumerate_alignments(log_y, label, blank)
+def test_core_equals_enumeration(tiny: TinyCase) -> None:
+    log_p, occupancy = enumerate_alignments(tiny.log_y, tiny.label, tiny.blank)
 
-    loss, grad = fastctc.ctc_loss_and_grad(inputs, [label], blank=blank, log_probs=log_probs)
+    loss, grad = fastctc.ctc_loss_and_grad(
+        tiny.inputs, [tiny.label], blank=tiny.blank, log_probs=tiny.log_probs
+    )
     if log_p == -np.inf:
         assert loss[0] == np.inf
         assert np.all(grad == 0.0)
         return
     assert loss[0] == pytest.approx(-log_p, rel=1e-12, abs=1e-12)
     np.testing.assert_allclose(
-        _occupancy_from_grad(grad[:, 0], log_y, log_probs), occupancy, rtol=0, atol=1e-12
+        _occupancy_from_grad(grad[:, 0], tiny.log_y, tiny.log_probs), occupancy, rtol=0, atol=1e-12
     )
 
 

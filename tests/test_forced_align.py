@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from brute_force import best_path
-from problems import CASE_IDS, TINY_CASES, random_problem
+from problems import TinyCase, random_problem
 
 import fastctc
 from fastctc import reference
@@ -38,21 +38,12 @@ def test_worked_example(log_probs: bool) -> None:
     np.testing.assert_allclose(spans.score, [0.4, 0.4], rtol=1e-14)
 
 
-@pytest.mark.parametrize(("frames", "classes", "label", "blank"), TINY_CASES, ids=CASE_IDS)
-@pytest.mark.parametrize("log_probs", [False, True], ids=["logits", "log_probs"])
-def test_viterbi_equals_best_enumerated_path(
-    rng: np.random.Generator,
-    frames: int,
-    classes: int,
-    label: list[int],
-    blank: int,
-    log_probs: bool,
-) -> None:
-    inputs = rng.standard_normal((frames, 1, classes)) * 2.0
-    log_y = inputs[:, 0] if log_probs else reference.log_softmax(inputs[:, 0])
-    expected_score, expected_path = best_path(log_y, label, blank)
+def test_viterbi_equals_best_enumerated_path(tiny: TinyCase) -> None:
+    expected_score, expected_path = best_path(tiny.log_y, tiny.label, tiny.blank)
 
-    alignment = fastctc.forced_align(inputs, [label], blank=blank, log_probs=log_probs)
+    alignment = fastctc.forced_align(
+        tiny.inputs, [tiny.label], blank=tiny.blank, log_probs=tiny.log_probs
+    )
     if expected_path is None:
         assert alignment.scores[0] == -np.inf and not alignment.feasible[0]
         assert alignment.spans[0] is None
@@ -62,7 +53,7 @@ def test_viterbi_equals_best_enumerated_path(
     np.testing.assert_array_equal(alignment.labels[0], expected_path)
     assert alignment.scores[0] == pytest.approx(expected_score, rel=1e-13, abs=1e-13)
     np.testing.assert_allclose(
-        alignment.log_probs[0], log_y[np.arange(frames), list(expected_path)], rtol=1e-13
+        alignment.log_probs[0], tiny.log_y[np.arange(tiny.frames), list(expected_path)], rtol=1e-13
     )
 
 

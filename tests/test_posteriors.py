@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from brute_force import enumerate_alignments, enumerate_state_occupancy
-from problems import CASE_IDS, TINY_CASES, random_problem
+from problems import TinyCase, random_problem
 
 import fastctc
 from fastctc import reference
@@ -36,21 +36,12 @@ def test_worked_example() -> None:
     assert posteriors.log_likelihoods[0] == pytest.approx(np.log(total), rel=1e-14)
 
 
-@pytest.mark.parametrize(("frames", "classes", "label", "blank"), TINY_CASES, ids=CASE_IDS)
-@pytest.mark.parametrize("log_probs", [False, True], ids=["logits", "log_probs"])
-def test_equal_to_enumeration(
-    rng: np.random.Generator,
-    frames: int,
-    classes: int,
-    label: list[int],
-    blank: int,
-    log_probs: bool,
-) -> None:
-    inputs = rng.standard_normal((frames, 1, classes)) * 2.0
-    log_y = inputs[:, 0] if log_probs else reference.log_softmax(inputs[:, 0])
-    log_p, class_occupancy = enumerate_alignments(log_y, label, blank)
-    posteriors = fastctc.ctc_posteriors(inputs, [label], blank=blank, log_probs=log_probs)
-    assert posteriors.states.shape == (frames, 1, 2 * len(label) + 1)
+def test_equal_to_enumeration(tiny: TinyCase) -> None:
+    log_p, class_occupancy = enumerate_alignments(tiny.log_y, tiny.label, tiny.blank)
+    posteriors = fastctc.ctc_posteriors(
+        tiny.inputs, [tiny.label], blank=tiny.blank, log_probs=tiny.log_probs
+    )
+    assert posteriors.states.shape == (tiny.frames, 1, 2 * len(tiny.label) + 1)
     if log_p == -np.inf:
         assert posteriors.log_likelihoods[0] == -np.inf
         assert np.all(posteriors.classes == 0.0) and np.all(posteriors.states == 0.0)
@@ -58,7 +49,9 @@ def test_equal_to_enumeration(
     assert posteriors.log_likelihoods[0] == pytest.approx(log_p, rel=1e-12, abs=1e-12)
     np.testing.assert_allclose(posteriors.classes[:, 0], class_occupancy, atol=1e-12)
     np.testing.assert_allclose(
-        posteriors.states[:, 0], enumerate_state_occupancy(log_y, label, blank), atol=1e-12
+        posteriors.states[:, 0],
+        enumerate_state_occupancy(tiny.log_y, tiny.label, tiny.blank),
+        atol=1e-12,
     )
 
 
