@@ -14,6 +14,7 @@
 #include "beam_search.hpp"
 #include "fastctc/ctc.h"
 #include "parallel.hpp"
+#include "sequence.hpp"
 #include "validate.hpp"
 
 namespace fastctc {
@@ -121,20 +122,9 @@ fastctc_status beam_search(const fastctc_batch *batch, const fastctc_options *op
     const int64_t paths = config.top_paths;
     parallel_for_dynamic(threads, size, [&](int64_t i, int thread) {
         const int64_t n = order[i];
-        const Sequence<Real> seq{
-            inputs ? inputs + n * input_strides[1] : nullptr,
-            input_strides[0],
-            input_strides[2],
-            nullptr,
-            0,
-            0,
-            batch->input_lengths[n],
-            max_time,
-            batch->num_classes,
-            ExtendedLabel(nullptr, 0, options->blank),
-            options->log_probs != 0,
-            1.0,
-        };
+        const Sequence<Real> seq = read_only_sequence(inputs, input_strides, n, batch->input_lengths[n], max_time,
+                                                      batch->num_classes, ExtendedLabel(nullptr, 0, options->blank),
+                                                      options->log_probs != 0);
         const int64_t first = n * paths;  // this sequence's first hypothesis
         const BeamOut<Real> out{tokens + first * max_time, token_frames + first * max_time, token_counts + first,
                                 log_probs + first, scores + first, max_time};

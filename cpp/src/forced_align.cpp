@@ -9,6 +9,7 @@
 #include "batch_order.hpp"
 #include "fastctc/ctc.h"
 #include "parallel.hpp"
+#include "sequence.hpp"
 #include "validate.hpp"
 #include "viterbi.hpp"
 #include "workspace.hpp"
@@ -65,20 +66,9 @@ fastctc_status align(const fastctc_batch *batch, const fastctc_options *options,
         void *region = layout.batch.region(base, thread);
         const ViterbiScratch scratch{at_offset<double>(region, layout.delta), at_offset<double>(region, layout.log_norm),
                                      at_offset<uint8_t>(region, layout.moves)};
-        const Sequence<Real> seq{
-            inputs ? inputs + n * input_strides[1] : nullptr,
-            input_strides[0],
-            input_strides[2],
-            nullptr,
-            0,
-            0,
-            batch->input_lengths[n],
-            max_time,
-            batch->num_classes,
-            ExtendedLabel(batch->labels + label_offsets[n], batch->label_lengths[n], options->blank),
-            options->log_probs != 0,
-            1.0,
-        };
+        const Sequence<Real> seq = read_only_sequence(inputs, input_strides, n, batch->input_lengths[n], max_time,
+                                                      batch->num_classes, ExtendedLabel(batch->labels + label_offsets[n], batch->label_lengths[n], options->blank),
+                                                      options->log_probs != 0);
         const int64_t j = label_offsets[n];
         const AlignmentOut<Real> out{frame_states + n * max_time, frame_log_probs + n * max_time,
                                      token_starts + j, token_ends + j, token_scores + j};

@@ -35,4 +35,23 @@ struct Sequence {
     Real *state_row(int64_t t) const { return state_occupancy + t * state_time_stride; }
 };
 
+// Sequence n of a (T, N, C) batch that is only read (alignment and decoding): no gradient,
+// no posteriors. inputs may be null for an empty batch.
+template <typename Real>
+Sequence<Real> read_only_sequence(const Real *inputs, const int64_t input_strides[3], int64_t n, int64_t frames,
+                                  int64_t max_time, int64_t num_classes, ExtendedLabel label, bool log_probs) {
+    return Sequence<Real>{inputs ? inputs + n * input_strides[1] : nullptr,
+                          input_strides[0],
+                          input_strides[2],
+                          nullptr,
+                          0,
+                          0,
+                          frames,
+                          max_time,
+                          num_classes,
+                          label,
+                          log_probs,
+                          1.0};
+}
+
 }  // namespace fastctc::FASTCTC_ISA
