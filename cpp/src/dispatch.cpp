@@ -2,8 +2,8 @@
 //
 // The widest level the CPU supports is used, unless the environment variable
 // FASTCTC_SIMD names a level ("baseline", "avx2", "avx512"): then that one, or
-// the widest supported level below it if the CPU lacks it.  Tests use the
-// variable to run the suite on every level the machine has.
+// the widest supported level below it if the CPU lacks it.  The tests use the
+// variable to check every level the machine has (tests/test_simd_levels.py).
 #include <cstdlib>
 #include <cstring>
 

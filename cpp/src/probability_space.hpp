@@ -61,13 +61,13 @@ struct ProbabilitySpace {
         const Real *row = seq.input_row(t);
         const int64_t stride = seq.input_class_stride, labels = seq.label.label_length();
         const int32_t *label = seq.label.labels();
-        double shift = double(row[seq.label.blank() * stride]);
-        e[0] = shift;
-        for (int64_t j = 0; j < labels; ++j) {
-            const double v = double(row[label[j] * stride]);
-            e[1 + j] = v;
-            shift = v > shift ? v : shift;
-        }
+        e[0] = double(row[seq.label.blank() * stride]);
+        for (int64_t j = 0; j < labels; ++j) e[1 + j] = double(row[label[j] * stride]);
+        // The largest, in a loop of its own: gathered and compared in one loop, each
+        // comparison waits for the one before.
+        double shift = e[0];
+#pragma omp simd reduction(max : shift)  // max is exact: the order cannot change it
+        for (int64_t k = 1; k <= labels; ++k) shift = e[k] > shift ? e[k] : shift;
         int flushed = 0;
         for (int64_t k = 0; k <= labels; ++k) {
             const double x = e[k] - shift;

@@ -1,0 +1,101 @@
+"""Every instruction-set level of the kernels this machine can run gives the right answers.
+
+The kernels are compiled once per level (baseline, AVX2+FMA, AVX-512) and the widest the
+CPU has is chosen once per process, so each level runs in its own interpreter, with
+FASTCTC_SIMD naming it (cpp/src/dispatch.cpp). Each must agree with the float64 oracle on
+hard cases (which take the log-space fallback) as well as ordinary ones, and the levels
+must agree with each other to rounding: their vector widths differ, their sums' order
+does not (cpp/src/lane_sum.hpp).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastctc import _ctc, reference
+from fastctc.testing import HARD_CASES, random_ctc_problem
+
+LEVELS = ["baseline", "avx2", "avx512"]
+CASES = ["ordinary", "repeats", "peaked", "long"]
+
+# Run in the child: the level it got, and each case's float64 loss and gradient.
+CHILD = """
+import sys
+import numpy as np
+import fastctc
+from fastctc import _ctc
+from fastctc.testing import HARD_CASES, random_ctc_problem
+for name in sys.argv[2:]:
+    problem = random_ctc_problem(7, **HARD_CASES.get(name, {}))
+    args = (problem.inputs, problem.labels, problem.input_lengths)
+    loss, grad = fastctc.ctc_loss_and_grad(*args, blank=problem.blank)
+    alone = fastctc.ctc_loss(*args, blank=problem.blank)
+    np.savez(f"{sys.argv[1]}/{name}.npz", loss=loss, grad=grad, alone=alone)
+print(_ctc.simd_level())
+"""
+
+
+def _run_level(level: str, directory: Path) -> str:
+    """Runs CHILD with FASTCTC_SIMD=level; returns the level the kernels report."""
+    directory.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(directory), *CASES],
+        env={**os.environ, "FASTCTC_SIMD": level},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each level this machine runs: the directory of its results."""
+    ran: dict[str, Path] = {}
+    for level in LEVELS:
+        directory = tmp_path_factory.mktemp("simd") / level
+        got = _run_level(level, directory)
+        # A level the CPU (or this build) lacks falls back to the widest one below it.
+        assert got in LEVELS[: LEVELS.index(level) + 1], json.dumps([level, got])
+        if got == level:
+            ran[level] = directory
+    assert "baseline" in ran
+    return ran
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_level_agrees_with_the_reference(results: dict[str, Path], case: str) -> None:
+    problem = random_ctc_problem(7, **HARD_CASES.get(case, {}))
+    expected_loss, expected_grad = reference.ctc_loss_and_grad(
+        problem.inputs, problem.labels, problem.input_lengths, blank=problem.blank
+    )
+    for level, directory in results.items():
+        got = np.load(directory / f"{case}.npz")
+        np.testing.assert_allclose(got["loss"], expected_loss, rtol=1e-12, err_msg=level)
+        np.testing.assert_allclose(got["alone"], expected_loss, rtol=1e-12, err_msg=level)
+        np.testing.assert_allclose(got["grad"], expected_grad, atol=1e-12, err_msg=level)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_levels_agree_with_each_other_to_rounding(results: dict[str, Path], case: str) -> None:
+    baseline = np.load(results["baseline"] / f"{case}.npz")
+    for level, directory in results.items():
+        got = np.load(directory / f"{case}.npz")
+        for name in ("loss", "alone", "grad"):
+            np.testing.assert_allclose(
+                got[name], baseline[name], rtol=1e-14, atol=1e-15, err_msg=f"{level} {name}"
+            )
+
+
+def test_this_process_runs_the_widest_level(results: dict[str, Path]) -> None:
+    if "FASTCTC_SIMD" in os.environ:
+        pytest.skip("FASTCTC_SIMD is set")
+    assert _ctc.simd_level() == max(results, key=LEVELS.index)
