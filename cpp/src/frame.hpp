@@ -53,27 +53,23 @@ inline double log_normaliser(const Real *row, int64_t classes, int64_t stride) {
 }
 
 // out[c] = scale * softmax(row)[c]; returns ln sum_c e^{row[c]}.  The row is
-// read from memory once: the exponentials are stored in out while they are
-// summed, then rescaled while out is still in cache.
+// read from memory once: the exponentials are stored in out, then summed and
+// rescaled while out is still in cache.  (Summing them as they are computed
+// makes one long loop that compilers keep the sum's lanes of in memory.)
 template <typename Real>
 inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t stride, double scale, Real *out,
                                    int64_t out_stride) {
     const Real max = row_max(row, classes, stride);
-    const double sum = with_unit_stride(stride, [&](auto s) {
-        return with_unit_stride(out_stride, [&](auto os) {
-            return lane_sum(classes, [&](int64_t c) {
-                const Real e = exp_nonpositive(Real(row[c * s] - max));
-                out[c * os] = e;
-                return double(e);
-            });
+    return with_unit_stride(out_stride, [&](auto os) {
+        with_unit_stride(stride, [&](auto s) {
+            for (int64_t c = 0; c < classes; ++c) out[c * os] = exp_nonpositive(Real(row[c * s] - max));
+            return 0;
         });
-    });
-    const Real factor = Real(scale / sum);
-    with_unit_stride(out_stride, [&](auto os) {
+        const double sum = lane_sum(classes, [&](int64_t c) { return double(out[c * os]); });
+        const Real factor = Real(scale / sum);
         for (int64_t c = 0; c < classes; ++c) out[c * os] *= factor;
-        return 0;
+        return double(max) + std::log(sum);
     });
-    return double(max) + std::log(sum);
 }
 
 template <typename Real>
