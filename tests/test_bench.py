@@ -9,6 +9,7 @@ import pytest
 
 import fastctc
 from fastctc.__main__ import main
+from fastctc.bench import measure
 from fastctc.bench.problems import Shape, make_problem
 
 
@@ -72,3 +73,30 @@ def test_problems_are_seeded_and_alignable() -> None:
 def test_bad_shapes_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="shape"):
         Shape.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("seconds_per_call", "warm_up", "expected_calls"),
+    [
+        (0.001, True, 1 + 300),  # fast: min_seconds=0.3 needs 300 calls (max_runs 1000)
+        (0.2, True, 1 + 5),  # min_runs
+        (0.2, False, 5),  # the caller made the warm-up call
+        (8.0, True, 1 + 3),  # slow: stops once 20 s have passed (8 + 8 + 8 > 20)
+        (60.0, False, 1),  # one timed call at least
+    ],
+)
+def test_median_seconds_bounds_its_calls(
+    monkeypatch: pytest.MonkeyPatch, seconds_per_call: float, warm_up: bool, expected_calls: int
+) -> None:
+    # A fake clock that each call advances: the count of calls, not the speed, is tested.
+    now = [0.0]
+    calls = []
+
+    def run() -> None:
+        calls.append(None)
+        now[0] += seconds_per_call
+
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: now[0])
+    median = measure.median_seconds(run, warm_up=warm_up, max_runs=1000)
+    assert len(calls) == expected_calls
+    assert median == pytest.approx(seconds_per_call)

@@ -81,8 +81,8 @@ def measure_shape(
     for peer in peers:
         _progress(progress, f"{label}{shape}: {peer.name}")
         prepared = peer.prepare(problem, loss_only)
-        loss, grad = prepared.fetch(prepared.run())
-        seconds = median_seconds(prepared.run)
+        loss, grad = prepared.fetch(prepared.run())  # also the warm-up call
+        seconds = median_seconds(prepared.run, warm_up=False)
         fastctc_seconds = fastctc_seconds or seconds
         peak = peak_extra_bytes(prepared.run)
         rows.append(

@@ -13,13 +13,23 @@ import numpy as np
 
 
 def median_seconds(
-    run: Callable[[], Any], *, min_runs: int = 5, min_seconds: float = 0.3, max_runs: int = 50
+    run: Callable[[], Any],
+    *,
+    warm_up: bool = True,
+    min_runs: int = 5,
+    min_seconds: float = 0.3,
+    max_runs: int = 50,
+    max_seconds: float = 20.0,
 ) -> float:
-    """The median wall time of run(), after one warm-up call: at least min_runs
-    calls and min_seconds of calls, at most max_runs."""
-    run()
+    """The median wall time of run(), after a warm-up call unless the caller has made
+    one: at least min_runs calls and min_seconds of calls, at most max_runs; a slow
+    implementation stops once its calls have taken max_seconds (one call at least)."""
+    if warm_up:
+        run()
     times: list[float] = []
     while len(times) < max_runs and (len(times) < min_runs or sum(times) < min_seconds):
+        if times and sum(times) >= max_seconds:
+            break
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
