@@ -1,0 +1,59 @@
+"""fastctc alone, timed on fixed shapes: for comparing two builds of the core.
+
+    python benchmarks/core_timing.py 150,32,28,40 150,32,5000,20:2 800,16,32,150:1:loss
+
+Each argument is T,N,C,L[:threads[:loss]]: seeded float32 logits, every sequence T frames
+with a label of L random non-blank classes; `ctc_loss_and_grad` with its outputs reused
+(or `ctc_loss` with `loss`). Prints the best per-call time of 7 rounds: on a shared
+machine the best round is the one least disturbed. Run each build in its own environment,
+interleaved, more than once; `python -m fastctc bench` is the comparison with the peers.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import fastctc
+
+
+def best_milliseconds(call: Callable[[], object], calls_per_round: int, rounds: int = 7) -> float:
+    for _ in range(3):  # warm-up
+        call()
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(calls_per_round):
+            call()
+        best = min(best, (time.perf_counter() - start) / calls_per_round)
+    return best * 1e3
+
+
+def time_spec(spec: str) -> str:
+    shape, *options = spec.split(":")
+    frames, batch, classes, labels = map(int, shape.split(","))
+    threads = int(options[0]) if options else 1
+    loss_only = options[1:] == ["loss"]
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((frames, batch, classes)).astype(np.float32)
+    targets = rng.integers(1, classes, size=(batch, labels))
+    losses, grad = np.empty(batch, np.float32), np.empty_like(logits)
+
+    def call() -> object:
+        if loss_only:
+            return fastctc.ctc_loss(logits, targets, num_threads=threads, out=losses)
+        return fastctc.ctc_loss_and_grad(
+            logits, targets, num_threads=threads, out=losses, grad_out=grad
+        )
+
+    calls = max(3, int(2e6 / (frames * batch * (classes + 4 * labels))))  # ~2e6 values a round
+    what = " loss only" if loss_only else ""
+    return f"T,N,C,L={shape} threads={threads}{what}: {best_milliseconds(call, calls):.3f} ms"
+
+
+if __name__ == "__main__":
+    for argument in sys.argv[1:]:
+        print(time_spec(argument))
