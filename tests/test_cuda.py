@@ -181,10 +181,16 @@ def _cpu_and_gpu(
 
 
 def _assert_matches(
-    got: tuple[np.ndarray, np.ndarray], want: tuple[np.ndarray, np.ndarray], dtype: type
+    got: tuple[np.ndarray, np.ndarray],
+    want: tuple[np.ndarray, np.ndarray],
+    dtype: type,
+    grad_atol: float | None = None,
 ) -> None:
     np.testing.assert_allclose(got[0], want[0], **_tolerances(dtype))
-    np.testing.assert_allclose(got[1], want[1], **_tolerances(dtype))
+    tolerances = _tolerances(dtype)
+    if grad_atol is not None:
+        tolerances["atol"] = grad_atol
+    np.testing.assert_allclose(got[1], want[1], **tolerances)
     assert got[0].dtype == want[0].dtype and got[1].dtype == want[1].dtype
 
 
@@ -289,6 +295,29 @@ def test_labels_longer_than_cudnn_and_warp_ctc_allow(
     _assert_matches(got, want, np.float64)
 
 
+@pytest.mark.parametrize(
+    "label_length",
+    [3000, 5900],
+    ids=["rows-in-shared-memory-past-48-KB", "rows-in-the-workspace"],
+)
+def test_labels_too_long_for_the_default_shared_memory(
+    cuda: ModuleType, gpu: Frontend, rng: np.random.Generator, label_length: int
+) -> None:
+    # A lattice block keeps its rolling rows and classes, 20 bytes a state, in shared
+    # memory: past 48 KB only after opting in, and past the device's limit (about 227 KB
+    # on an H100) not at all, when the rows stay in the workspace.
+    frames = 3 * label_length // 2 + 100  # enough for the repeats of 5 classes
+    problem = random_problem(
+        rng, frames=frames, batch=1, classes=6, max_label=1, variable_lengths=False
+    )
+    problem.labels = [rng.integers(1, 6, size=label_length)]
+    want, got = _cpu_and_gpu(cuda, gpu, problem)
+    # Thousands of frames of log-space recursion: rounding errors of order 1e-12 in
+    # the gradient (measured on an H200: at most 5e-13 with 3000 labels, 1.8e-12 with
+    # 5900).
+    _assert_matches(got, want, np.float64, grad_atol=5e-12)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_one_long_sequence_and_peaked_inputs(
     cuda: ModuleType, gpu: Frontend, rng: np.random.Generator, dtype: type
@@ -298,7 +327,12 @@ def test_one_long_sequence_and_peaked_inputs(
         dtype=dtype, scale=100.0,
     )  # fmt: skip
     want, got = _cpu_and_gpu(cuda, gpu, problem)
-    _assert_matches(got, want, dtype)
+    # ln p is about -1.6e6 here, and the CPU core's log-space recursion (which it takes
+    # for such peaked inputs) keeps ln alpha unshifted: its occupancies carry absolute
+    # errors of order eps |ln p| (9e-11 against an 80-bit reference, where the GPU's
+    # shifted rows are within 2e-12 of it).
+    grad_atol = None if dtype == np.float32 else float(np.finfo(np.float64).eps * abs(want[0][0]))
+    _assert_matches(got, want, dtype, grad_atol)
 
 
 def _device_views(gpu: Frontend, tnc: np.ndarray) -> dict[str, tuple[Any, str]]:

@@ -2,8 +2,8 @@
 // and its workspace plan, compiled by the host compiler: no GPU needed.
 //
 // It drives the lattice functions frame by frame in the order the kernels do
-// (forward rows, backward rows with the occupancy left in place of ln alpha,
-// gradient rows from the blank sum and the class chains) and checks losses and
+// (forward rows, backward rows, gradient rows from each frame's normaliser,
+// the blank sum and the class chains) and checks losses and
 // gradients against the C++ core's C API on seeded random problems.  What it
 // cannot check is the kernels' thread and memory orchestration; the GPU tests
 // in tests/test_cuda.py do that on a machine with a GPU.
@@ -87,40 +87,47 @@ double lattice_sequence(const Problem &p, int64_t n, int64_t label_offset, std::
         for (int64_t t = 0; t < frames; ++t) log_norm[t] = fastctc::FASTCTC_ISA::log_normaliser(input_row(t), classes, 1);
     auto log_emission = [&](int64_t t, int64_t s) { return input_row(t)[label[s]] - log_norm[t]; };
 
-    std::vector<double> alpha(size_t(frames * states));  // forward
+    auto can_skip_into = [&](int64_t s) { return s < states && label.can_skip_into(s); };
+    std::vector<double> alpha(size_t(frames * states));  // lattice_recursions, forward blocks
     for (int64_t t = 0; t < frames; ++t)
         for (int64_t s = 0; s < states; ++s)
-            alpha[t * states + s] = fastctc::lattice::alpha(label, t ? &alpha[(t - 1) * states] : nullptr, s,
-                                                            log_emission(t, s));
+            alpha[t * states + s] = fastctc::lattice::alpha(t ? &alpha[(t - 1) * states] : nullptr, s,
+                                                            can_skip_into(s), log_emission(t, s));
     const double log_p = fastctc::lattice::log_likelihood(&alpha[(frames - 1) * states], states);
     if (log_p == -INFINITY) return INFINITY;
 
-    std::vector<double> beta(size_t(2 * states));  // backward
+    std::vector<double> beta(size_t(frames * states)), weighted(size_t(2 * states));  // backward blocks
     for (int64_t t = frames - 1; t >= 0; --t) {
-        const double *next = t == frames - 1 ? nullptr : &beta[((t + 1) & 1) * states];
-        double *cur = &beta[(t & 1) * states];
+        const double *next = t == frames - 1 ? nullptr : &weighted[((t + 1) & 1) * states];
+        double *cur = &weighted[(t & 1) * states];
         for (int64_t s = 0; s < states; ++s) {
-            const double log_beta = fastctc::lattice::beta(label, next, s, states);
-            alpha[t * states + s] = fastctc::lattice::occupancy(alpha[t * states + s], log_beta, log_p);
-            cur[s] = log_beta + log_emission(t, s);
+            beta[t * states + s] = fastctc::lattice::beta(next, s, states, can_skip_into(s + 2));
+            cur[s] = beta[t * states + s] + log_emission(t, s);
         }
     }
 
     std::vector<int64_t> next_label(size_t(label.label_length()));  // prepare_sequences, gradient
     for (int64_t j = 0; j < label.label_length(); ++j) next_label[j] = fastctc::lattice::next_same_label(label, j);
-    for (int64_t t = 0; t < frames; ++t) {
-        const double *gamma = &alpha[t * states];
+    for (int64_t t = 0; t < frames; ++t) {  // gradient
+        const double *log_alpha = &alpha[t * states], *log_beta = &beta[t * states];
+        double largest = -INFINITY;
+        for (int64_t s = 0; s < states; ++s) largest = std::fmax(largest, log_alpha[s] + log_beta[s]);
+        const double shift = fastctc::lattice::frame_shift(largest);
+        auto product = [&](int64_t s) { return fastctc::lattice::scaled_product(log_alpha[s], log_beta[s], shift); };
+        double z = 0.0, blank = 0.0;
+        for (int64_t s = 0; s < states; ++s) {
+            z += product(s);
+            if (!(s & 1)) blank += product(s);
+        }
         auto softmax = [&](int64_t c) { return p.log_probs ? 0.0 : std::exp(input_row(t)[c] - log_norm[t]); };
         for (int64_t c = 0; c < classes; ++c) grad_row(t)[c] = softmax(c);
-        double blank_occupancy = 0.0;
-        for (int64_t s = 0; s < states; s += 2) blank_occupancy += gamma[s];
-        grad_row(t)[p.blank] = fastctc::lattice::gradient(softmax(p.blank), blank_occupancy, 1.0);
+        grad_row(t)[p.blank] = fastctc::lattice::gradient(softmax(p.blank), blank / z, 1.0);
         for (int64_t j = 0; j < label.label_length(); ++j) {
             if (!fastctc::lattice::first_of_its_class(label, j)) continue;
             double occupancy = 0.0;
-            for (int64_t i = j; i >= 0; i = next_label[i]) occupancy += gamma[2 * i + 1];
+            for (int64_t i = j; i >= 0; i = next_label[i]) occupancy += product(2 * i + 1);
             const int32_t c = label[2 * j + 1];
-            grad_row(t)[c] = fastctc::lattice::gradient(softmax(c), occupancy, 1.0);
+            grad_row(t)[c] = fastctc::lattice::gradient(softmax(c), occupancy / z, 1.0);
         }
     }
     return -log_p;
@@ -182,17 +189,20 @@ void check_workspace_plan() {
     DeviceWorkspaceLayout with_grad, loss_only;
     check(plan_device_workspace(150, 32, 40, true, &with_grad) == FASTCTC_STATUS_SUCCESS, "plan with grad", 0);
     check(plan_device_workspace(150, 32, 40, false, &loss_only) == FASTCTC_STATUS_SUCCESS, "plan loss only", 0);
-    check(with_grad.max_states == 81 && with_grad.alpha_rows == 150 && loss_only.alpha_rows == 2, "extents", 0);
-    check(with_grad.total_bytes >= size_t(32) * 150 * 81 * sizeof(double), "alpha fits", 0);
+    check(with_grad.max_states == 81 && with_grad.lattice_blocks == 64 && loss_only.lattice_blocks == 32, "extents", 0);
+    check(with_grad.total_bytes >= 2 * size_t(32) * 150 * 81 * sizeof(double), "alpha and beta fit", 0);
     check(loss_only.total_bytes < with_grad.total_bytes, "the loss alone needs less", 0);
     const size_t offsets[] = {with_grad.label_offsets, with_grad.impossible, with_grad.log_p, with_grad.log_norm,
-                              with_grad.alpha, with_grad.beta, with_grad.next_label, with_grad.first_label};
+                              with_grad.rolling, with_grad.alpha, with_grad.beta, with_grad.next_label,
+                              with_grad.first_label};
     for (size_t offset : offsets) check(offset % fastctc::cuda::kDeviceAlignment == 0, "aligned arrays", 0);
     DeviceWorkspaceLayout layout;
     check(plan_device_workspace(10, 2, -1, true, &layout) == FASTCTC_STATUS_INVALID_VALUE, "negative bound", 0);
     check(plan_device_workspace(INT64_MAX / 2, 4, 1, true, &layout) == FASTCTC_STATUS_SIZE_OVERFLOW, "overflow", 0);
     check(plan_device_workspace(1, int64_t(INT32_MAX) + 1, 0, false, &layout) == FASTCTC_STATUS_SIZE_OVERFLOW,
           "more sequences than a grid", 0);
+    check(plan_device_workspace(1, int64_t(INT32_MAX) / 2 + 1, 0, true, &layout) == FASTCTC_STATUS_SIZE_OVERFLOW,
+          "more forward and backward blocks than a grid", 0);
 }
 
 }  // namespace

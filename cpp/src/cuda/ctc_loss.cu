@@ -8,9 +8,9 @@
 //   check_batch        1 block      device lengths and labels; label offsets
 //   prepare_sequences  N blocks     impossible sequences; class chains (grad)
 //   log_normalisers    warp/frame   ln sum_c e^{u_c} (logits only)
-//   forward            N blocks     ln alpha, ln p(l|x), the losses
-//   backward           N blocks     ln beta, occupancies (grad only)
-//   gradient           warp/row     the gradient rows (grad only)
+//   lattice_recursions N blocks     ln alpha, ln p(l|x), the losses; with a
+//                      (+ N)        gradient N more: ln beta, at the same time
+//   gradient           warp/row     occupancies, the gradient rows (grad only)
 //
 // Nothing here waits for the device, allocates or copies.
 #include <cuda_runtime.h>
@@ -47,6 +47,7 @@ DeviceScratch scratch_arrays(void *workspace, const DeviceWorkspaceLayout &layou
         reinterpret_cast<double *>(base + layout.log_norm),
         reinterpret_cast<double *>(base + layout.alpha),
         reinterpret_cast<double *>(base + layout.beta),
+        reinterpret_cast<double *>(base + layout.rolling),
         reinterpret_cast<int64_t *>(base + layout.next_label),
         reinterpret_cast<int32_t *>(base + layout.first_label),
     };
@@ -54,6 +55,31 @@ DeviceScratch scratch_arrays(void *workspace, const DeviceWorkspaceLayout &layou
 
 // Whether every launch so far succeeded; the error stays for cudaGetLastError().
 bool launched() { return cudaPeekAtLastError() == cudaSuccess; }
+
+// The dynamic shared memory for the lattice kernel: enough for its rows and
+// classes where the device allows it (beyond the 48 KB any block may take,
+// after opting in), else none, and the rows stay in the workspace.  False if
+// a CUDA call failed.
+template <typename Real>
+bool lattice_shared_memory(int64_t max_states, size_t *bytes) {
+    constexpr size_t kDefaultLimit = 48 * 1024 - kLatticeStaticShared;
+    const size_t wanted = lattice_shared_bytes(max_states);
+    *bytes = 0;
+    if (wanted <= kDefaultLimit) {
+        *bytes = wanted;
+        return true;
+    }
+    int device = 0, limit = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
+        return false;
+    if (wanted + kLatticeStaticShared > size_t(limit)) return true;  // too long a label: the workspace
+    if (cudaFuncSetAttribute(lattice_recursions<Real>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(wanted)) !=
+        cudaSuccess)
+        return false;
+    *bytes = wanted;
+    return true;
+}
 
 template <typename Real>
 fastctc_status compute(const fastctc_batch *batch, int64_t max_label_length, const fastctc_options *options,
@@ -90,7 +116,6 @@ fastctc_status compute(const fastctc_batch *batch, int64_t max_label_length, con
     b.num_classes = batch->num_classes;
     b.max_label_length = max_label_length;
     b.max_states = layout.max_states;
-    b.alpha_rows = layout.alpha_rows;
     b.blank = options->blank;
     b.log_probs = options->log_probs != 0;
     b.zero_infinity = options->zero_infinity != 0;
@@ -99,6 +124,9 @@ fastctc_status compute(const fastctc_batch *batch, int64_t max_label_length, con
     const unsigned sequences = unsigned(size);  // <= INT32_MAX (device_workspace.cpp)
     const int64_t rows = size * batch->max_time;
     const int lattice_block = lattice_threads(layout.max_states);
+    size_t lattice_shared = 0;
+    if (!lattice_shared_memory<Real>(layout.max_states, &lattice_shared)) return FASTCTC_STATUS_CUDA_ERROR;
+    b.lattice_in_shared = lattice_shared > 0;
     check_batch<<<1, kCheckThreads, 0, stream>>>(b);
     if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
     prepare_sequences<<<sequences, kPrepareThreads, 0, stream>>>(b);
@@ -107,11 +135,9 @@ fastctc_status compute(const fastctc_batch *batch, int64_t max_label_length, con
         log_normalisers<<<row_blocks(rows), kRowThreads, 0, stream>>>(b);
         if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
     }
-    forward<<<sequences, lattice_block, 0, stream>>>(b);
+    lattice_recursions<<<unsigned(layout.lattice_blocks), lattice_block, lattice_shared, stream>>>(b);
     if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
     if (grad && rows > 0) {
-        backward<<<sequences, lattice_block, 0, stream>>>(b);
-        if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
         gradient<<<row_blocks(rows), kRowThreads, 0, stream>>>(b);
         if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
     }

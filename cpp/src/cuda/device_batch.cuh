@@ -20,6 +20,7 @@ struct DeviceScratch {
     double *log_norm;
     double *alpha;
     double *beta;
+    double *rolling;
     int64_t *next_label;
     int32_t *first_label;
 };
@@ -37,7 +38,7 @@ struct DeviceBatch {
     const int32_t *labels;     // concatenated
     int64_t max_time, batch_size, num_classes, max_label_length;
     int64_t max_states;        // 2 * max_label_length + 1
-    int64_t alpha_rows;        // max_time with a gradient, else 2
+    bool lattice_in_shared;    // the lattice blocks' rows fit their shared memory
     int32_t blank;
     bool log_probs, zero_infinity;
     DeviceScratch scratch;
@@ -62,10 +63,13 @@ struct DeviceBatch {
         return double(row[label[s] * input_strides[2]]) - log_norm;
     }
 
-    __device__ double *alpha_row(int64_t n, int64_t row) const {
-        return scratch.alpha + (n * alpha_rows + row) * max_states;
+    // ln alpha_t and ln beta_t of sequence n (with a gradient).
+    __device__ double *alpha_row(int64_t n, int64_t t) const {
+        return scratch.alpha + (n * max_time + t) * max_states;
     }
-    __device__ double *beta_row(int64_t n, int64_t row) const { return scratch.beta + (n * 2 + row) * max_states; }
+    __device__ double *beta_row(int64_t n, int64_t t) const { return scratch.beta + (n * max_time + t) * max_states; }
+    // The two rolling rows of lattice block `block` in the workspace, one after the other.
+    __device__ double *rolling_rows(int64_t block) const { return scratch.rolling + block * 2 * max_states; }
 };
 
 }  // namespace cuda

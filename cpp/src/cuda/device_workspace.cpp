@@ -11,19 +11,23 @@ namespace cuda {
 fastctc_status plan_device_workspace(int64_t max_time, int64_t batch_size, int64_t max_label_length,
                                      bool with_grad, DeviceWorkspaceLayout *layout) {
     if (max_label_length < 0) return FASTCTC_STATUS_INVALID_VALUE;
-    if (batch_size > INT32_MAX) return FASTCTC_STATUS_SIZE_OVERFLOW;  // one block per sequence
+    // One lattice block per sequence, and with a gradient a second one for its
+    // backward recursion: a kernel grid holds at most INT32_MAX blocks.
+    if (batch_size > (with_grad ? INT32_MAX / 2 : INT32_MAX)) return FASTCTC_STATUS_SIZE_OVERFLOW;
     DeviceWorkspaceLayout l;
-    l.alpha_rows = with_grad ? max_time : 2;
+    l.lattice_blocks = with_grad ? 2 * batch_size : batch_size;
+    const int64_t kept_rows = with_grad ? max_time : 0;  // rows of ln alpha and of ln beta
     // a * b * c as int64_t, or false on overflow.
     auto product = [](int64_t a, int64_t b, int64_t c, int64_t *out) {
         return checked_mul<int64_t>(a, b, out) && checked_mul<int64_t>(*out, c, out);
     };
-    int64_t frames_total = 0, alpha_count = 0, beta_count = 0, label_count = 0;
+    int64_t frames_total = 0, lattice_count = 0, rolling_count = 0, label_count = 0;
     if (!checked_mul<int64_t>(max_label_length, 2, &l.max_states) ||
         !checked_add<int64_t>(l.max_states, 1, &l.max_states) ||
         !product(batch_size, max_time, 1, &frames_total) ||
-        !product(batch_size, l.alpha_rows, l.max_states, &alpha_count) ||
-        !product(batch_size, 2, l.max_states, &beta_count) || !product(batch_size, max_label_length, 1, &label_count))
+        !product(batch_size, kept_rows, l.max_states, &lattice_count) ||
+        !product(l.lattice_blocks, 2, l.max_states, &rolling_count) ||
+        !product(batch_size, max_label_length, 1, &label_count))
         return FASTCTC_STATUS_SIZE_OVERFLOW;
 
     ByteCounter bytes(kDeviceAlignment);
@@ -33,9 +37,10 @@ fastctc_status plan_device_workspace(int64_t max_time, int64_t batch_size, int64
     l.impossible = bytes.reserve(size, sizeof(int32_t));
     l.log_p = bytes.reserve(size, sizeof(double));
     l.log_norm = bytes.reserve(uint64_t(frames_total), sizeof(double));
-    l.alpha = bytes.reserve(uint64_t(alpha_count), sizeof(double));
+    l.rolling = bytes.reserve(uint64_t(rolling_count), sizeof(double));
     if (with_grad) {
-        l.beta = bytes.reserve(uint64_t(beta_count), sizeof(double));
+        l.alpha = bytes.reserve(uint64_t(lattice_count), sizeof(double));
+        l.beta = bytes.reserve(uint64_t(lattice_count), sizeof(double));
         l.next_label = bytes.reserve(uint64_t(label_count), sizeof(int64_t));
         l.first_label = bytes.reserve(uint64_t(label_count), sizeof(int32_t));
     }

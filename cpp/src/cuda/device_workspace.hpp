@@ -11,11 +11,12 @@
 //     impossible      int32[N]        1: too few frames for label n
 //     log_p           double[N]       ln p(l|x) per sequence
 //     log_norm        double[N x T]   ln sum_c e^{u_c} per frame (logits only)
-//     alpha           double[N x rows x max_states]
-//                                     ln alpha; rows = T with a gradient (the
-//                                     backward pass then overwrites it with
-//                                     gamma), 2 rolling rows without
-//     beta            double[N x 2 x max_states]     rolling rows (gradient)
+//     alpha           double[N x T x max_states]     ln alpha (gradient)
+//     beta            double[N x T x max_states]     ln beta (gradient)
+//     rolling         double[blocks x 2 x max_states]
+//                                     each lattice block's two rolling rows,
+//                                     used where shared memory is too small
+//                                     (blocks: N, or 2N with a gradient)
 //     next_label      int64[N x max_label_length]    class chains (gradient)
 //     first_label     int32[N x max_label_length]    chain heads (gradient)
 #pragma once
@@ -34,10 +35,10 @@ constexpr size_t kDeviceAlignment = 256;
 
 struct DeviceWorkspaceLayout {
     int64_t max_states = 1;  // 2 * max_label_length + 1
-    int64_t alpha_rows = 2;  // rows of ln alpha per sequence
+    int64_t lattice_blocks = 0;  // N, or 2N with a gradient (lattice.cuh)
     // Byte offsets from the aligned base of the workspace.
     size_t batch_valid = 0, label_offsets = 0, impossible = 0, log_p = 0, log_norm = 0;
-    size_t alpha = 0, beta = 0, next_label = 0, first_label = 0;
+    size_t alpha = 0, beta = 0, rolling = 0, next_label = 0, first_label = 0;
     size_t total_bytes = 0;  // including slack to align an unaligned workspace
 };
 

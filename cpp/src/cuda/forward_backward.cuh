@@ -1,12 +1,22 @@
 // The forward and backward recursions of the CTC lattice on the GPU.
 //
 // Graves et al. 2006, Section 4.1, with the per-state steps of lattice.hpp.
-// One block per sequence; its threads share the extended label's states
-// (thread i takes states i, i + blockDim.x, ...: no cap on the label length),
-// and one barrier per frame separates frame t from frame t + 1, because state
-// s of frame t reads states s, s - 1 and s - 2 of frame t - 1 (eqs. (6)-(7);
-// s + 1 and s + 2 going backward, eqs. (10)-(11)).  The rows live in the
-// workspace in global memory, where __syncthreads() also orders them.
+// One block per sequence and direction: blocks [0, N) run the forward
+// recursion of sequence blockIdx.x and, with a gradient, blocks [N, 2N) run
+// the backward recursion of sequence blockIdx.x - N at the same time, since
+// neither needs the other (the gradient kernel combines their rows).  A
+// block's threads share the extended label's states: thread i takes states
+// i, i + blockDim.x, ... (no cap on the label length), and one barrier per
+// frame separates frame t from the next, because state s of frame t reads
+// states s, s - 1 and s - 2 of frame t - 1 (eqs. (6)-(7); s + 1 and s + 2
+// going backward, eqs. (10)-(11)).
+//
+// A frame is a short chain of dependent steps per state, so the recursions
+// are bound by latency, not by throughput.  Hence: the two rolling rows and
+// the classes l'_s live in shared memory when they fit (20 bytes a state; the
+// workspace and the label otherwise), each thread keeps what stays the same
+// about its first kSweeps states in registers and loads their inputs one
+// frame ahead, and every load of a sweep is issued before its arithmetic.
 //
 // Numerical twist: log space in double precision, as in forward_backward.hpp,
 // whatever the input type.  Each state is computed by one thread with one
@@ -14,89 +24,273 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "device_batch.cuh"
 #include "lattice.hpp"
+#include "warp.cuh"
 
 namespace fastctc {
 namespace cuda {
 
+// Threads per lattice block, at most: 512 leaves each thread the registers
+// for kSweeps states (about 110; 1024 threads would cap it at 64, and spill).
 constexpr int kLatticeMaxThreads = 512;
 
-// Threads per block for labels of up to max_states states: one per state,
-// in whole warps, up to kLatticeMaxThreads.
+// States a thread works on at once, held in registers: s = i * blockDim.x +
+// threadIdx.x for i < kSweeps, whose inputs are loaded a frame ahead; labels
+// of up to 1023 (2048 states) in one chunk.  Longer labels are taken
+// kSweeps * blockDim.x states at a time.
+constexpr int kSweeps = 4;
+
+// Threads per block for labels of up to max_states states: one per state, in
+// whole warps, up to kLatticeMaxThreads.
 inline int lattice_threads(int64_t max_states) {
-    const int64_t warps = (max_states + 31) / 32;
-    return warps * 32 < kLatticeMaxThreads ? int(warps * 32) : kLatticeMaxThreads;
+    const int64_t warps = (max_states + kWarpSize - 1) / kWarpSize;
+    return warps * kWarpSize < kLatticeMaxThreads ? int(warps * kWarpSize) : kLatticeMaxThreads;
 }
 
-// ln alpha for every frame of sequence blockIdx.x (all rows with a gradient,
-// two rolling rows without), then ln p(l|x) and the loss.
+// Dynamic shared memory a lattice block needs to keep its two rolling rows
+// (doubles) and the class of each state (int32) there.
+inline size_t lattice_shared_bytes(int64_t max_states) {
+    return size_t(max_states) * (2 * sizeof(double) + sizeof(int32_t));
+}
+
+// Static shared memory of a lattice block: each warp's largest value of the
+// last two rows (LatticeBlock::maxima).
+constexpr size_t kLatticeStaticShared = 2 * (kLatticeMaxThreads / kWarpSize) * sizeof(double);
+
+extern __shared__ double lattice_shared[];  // laid out by LatticeBlock
+
+// One block's view of its sequence: where its rolling rows and the classes
+// l'_s are, the emissions ln y^t_{l'_s}, and each row's largest value.
+//
+// Every row is kept shifted by a constant of its frame so that its largest
+// value is about 0: frame t subtracts the largest value of the row before it.
+// Unshifted, ln alpha and ln beta grow to |ln p(l|x)| (thousands on long or
+// peaked inputs) and carry rounding errors of order eps |ln p|; shifted, of
+// order eps.  The forward pass adds the shifts back into ln p(l|x); the kept
+// rows stay shifted, which the gradient kernel's per-frame normalisation
+// cancels (lattice.hpp).
 template <typename Real>
-__global__ void __launch_bounds__(kLatticeMaxThreads) forward(DeviceBatch<Real> b) {
-    const int64_t n = blockIdx.x;
+struct LatticeBlock {
+    static constexpr int kMaxWarps = kLatticeMaxThreads / kWarpSize;
+
+    const DeviceBatch<Real> *b;
+    int64_t n, frames, states;
+    ExtendedLabel label;
+    double *rows;            // the two rolling rows, b->max_states apart
+    const int32_t *classes;  // nullptr: read l'_s from the label
+    double *maxima;          // [2][kMaxWarps]: each warp's largest value of a row
+
+    __device__ LatticeBlock(const DeviceBatch<Real> &batch, int64_t sequence)
+        : b(&batch), n(sequence), frames(batch.input_lengths[sequence]), label(batch.label(sequence)),
+          classes(nullptr) {
+        __shared__ double warp_maxima[kLatticeStaticShared / sizeof(double)];
+        maxima = warp_maxima;
+        states = label.size();
+        if (batch.lattice_in_shared) {
+            rows = lattice_shared;
+            int32_t *shared_classes = reinterpret_cast<int32_t *>(lattice_shared + 2 * batch.max_states);
+            for (int64_t s = threadIdx.x; s < states; s += blockDim.x) shared_classes[s] = label[s];
+            classes = shared_classes;
+            __syncthreads();  // every class is in place before any thread reads its neighbours'
+        } else {
+            rows = batch.rolling_rows(blockIdx.x);
+        }
+    }
+
+    // The rolling row that frame t writes (and frame t + 2 writes again).
+    __device__ double *row(int64_t t) const { return rows + (t & 1) * b->max_states; }
+
+    __device__ int32_t klass(int64_t s) const { return classes ? classes[s] : label[s]; }
+
+    // ExtendedLabel::can_skip_into(s), eq. (6): l'_s is a label other than l'_{s-2}.
+    __device__ bool can_skip_into(int64_t s) const { return (s & 1) && s >= 3 && klass(s) != klass(s - 2); }
+
+    // ln y^t_{l'_s}: the log-softmax of the logits, or the log-score as given.
+    __device__ double emission(int64_t t, int64_t s) const {
+        return double(b->input_row(t, n)[int64_t(klass(s)) * b->input_strides[2]]) - b->log_norm(t, n);
+    }
+
+    // The state of sweep i of the chunk that starts at `first`.
+    __device__ int64_t state(int64_t first, int i) const { return first + int64_t(i) * blockDim.x + threadIdx.x; }
+
+    // The class offsets l'_s * (class stride) of the thread's states in the
+    // first chunk, the same in every frame (0 past the last state).
+    __device__ void first_chunk_offsets(int64_t offsets[kSweeps]) const {
+#pragma unroll
+        for (int i = 0; i < kSweeps; ++i)
+            offsets[i] = state(0, i) < states ? int64_t(klass(state(0, i))) * b->input_strides[2] : 0;
+    }
+
+    // Frame t's inputs for the thread's states in the first chunk, loaded a
+    // frame ahead: they become emissions only where used, so no thread waits
+    // for these loads before the frame that needs them.
+    struct Prefetched {
+        Real value[kSweeps];  // u^t_{l'_s}, or ln y^t_{l'_s} as given
+        double log_norm;
+        __device__ double emission(int i) const { return double(value[i]) - log_norm; }
+    };
+
+    __device__ void prefetch(int64_t t, const int64_t offsets[kSweeps], Prefetched *inputs) const {
+        const Real *input = b->input_row(t, n);
+#pragma unroll
+        for (int i = 0; i < kSweeps; ++i) inputs->value[i] = state(0, i) < states ? input[offsets[i]] : Real(0);
+        inputs->log_norm = b->log_norm(t, n);
+    }
+
+    __device__ int64_t chunk() const { return int64_t(kSweeps) * blockDim.x; }
+
+    // Records the largest of the thread's values in the row of frame t; every
+    // thread calls it before the frame's barrier.  NaN is never the largest.
+    __device__ void publish_largest(int64_t t, double thread_largest) const {
+        const double largest = warp_max(thread_largest);
+        if (threadIdx.x % kWarpSize == 0) maxima[(t & 1) * kMaxWarps + threadIdx.x / kWarpSize] = largest;
+    }
+
+    // After the barrier: the shift for the row that reads row t, its largest
+    // value, or 0 when that is not finite (a row of zero probabilities, or +inf).
+    __device__ double shift_after(int64_t t) const {
+        double largest = -INFINITY;
+        for (unsigned w = 0; w < blockDim.x / kWarpSize; ++w) {
+            const double v = maxima[(t & 1) * kMaxWarps + w];
+            if (v > largest) largest = v;
+        }
+        return isfinite(largest) ? largest : 0.0;
+    }
+};
+
+// ln alpha for every frame, shifted (see LatticeBlock), into b.alpha_row(n, t)
+// with a gradient; returns ln p(l|x), eq. (8), in every thread.
+template <typename Real>
+__device__ double forward_recursion(const LatticeBlock<Real> &block, bool keep_rows) {
+    const DeviceBatch<Real> &b = *block.b;
+    int64_t offsets[kSweeps];
+    bool can_skip[kSweeps];  // the first chunk's, eq. (6)
+    block.first_chunk_offsets(offsets);
+#pragma unroll
+    for (int i = 0; i < kSweeps; ++i) can_skip[i] = block.state(0, i) < block.states && block.can_skip_into(block.state(0, i));
+    typename LatticeBlock<Real>::Prefetched next_inputs;
+    block.prefetch(0, offsets, &next_inputs);
+    double total_shift = 0.0;
+    for (int64_t t = 0; t < block.frames; ++t) {
+        const typename LatticeBlock<Real>::Prefetched inputs = next_inputs;
+        if (t + 1 < block.frames) block.prefetch(t + 1, offsets, &next_inputs);  // in flight during frame t
+        const double *prev = t > 0 ? block.row(t - 1) : nullptr;
+        const double shift = t > 0 ? block.shift_after(t - 1) : 0.0;
+        total_shift += shift;
+        double *cur = block.row(t);
+        double *kept = keep_rows ? b.alpha_row(block.n, t) : nullptr;
+        double thread_largest = -INFINITY;
+        for (int64_t first = 0; first < block.states; first += block.chunk()) {
+            double value[kSweeps];
+#pragma unroll
+            for (int i = 0; i < kSweeps; ++i) {
+                const int64_t s = block.state(first, i);
+                if (s < block.states) {
+                    const double emission = first == 0 ? inputs.emission(i) : block.emission(t, s);
+                    const bool skip = first == 0 ? can_skip[i] : block.can_skip_into(s);
+                    value[i] = lattice::alpha(prev, s, skip, emission) - shift;
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < kSweeps; ++i) {
+                const int64_t s = block.state(first, i);
+                if (s < block.states) {
+                    cur[s] = value[i];
+                    if (kept) kept[s] = value[i];
+                    if (value[i] > thread_largest) thread_largest = value[i];
+                }
+            }
+        }
+        block.publish_largest(t, thread_largest);
+        __syncthreads();  // frame t complete before frame t + 1 reads it
+    }
+    return total_shift + lattice::log_likelihood(block.row(block.frames - 1), block.states);
+}
+
+// ln beta (ours, without the emission at t) for every frame, from the last
+// one down, shifted (see LatticeBlock), into b.beta_row(n, t).  The rolling
+// rows hold ln(beta_t(s) y^t_{l'_s}), shifted the same, for frame t - 1.
+template <typename Real>
+__device__ void backward_recursion(const LatticeBlock<Real> &block) {
+    const DeviceBatch<Real> &b = *block.b;
+    int64_t offsets[kSweeps];
+    bool can_skip[kSweeps];  // from s to s + 2, in the first chunk, eq. (11)
+    block.first_chunk_offsets(offsets);
+#pragma unroll
+    for (int i = 0; i < kSweeps; ++i) {
+        const int64_t s = block.state(0, i);
+        can_skip[i] = s + 2 < block.states && block.can_skip_into(s + 2);
+    }
+    typename LatticeBlock<Real>::Prefetched next_inputs;
+    block.prefetch(block.frames - 1, offsets, &next_inputs);
+    for (int64_t t = block.frames - 1; t >= 0; --t) {
+        const typename LatticeBlock<Real>::Prefetched inputs = next_inputs;
+        if (t > 0) block.prefetch(t - 1, offsets, &next_inputs);  // in flight during frame t
+        const bool last = t + 1 == block.frames;
+        const double *next = last ? nullptr : block.row(t + 1);
+        const double shift = last ? 0.0 : block.shift_after(t + 1);
+        double *cur = block.row(t);
+        double *kept = b.beta_row(block.n, t);
+        double thread_largest = -INFINITY;
+        for (int64_t first = 0; first < block.states; first += block.chunk()) {
+            double log_beta[kSweeps], emission[kSweeps];
+#pragma unroll
+            for (int i = 0; i < kSweeps; ++i) {
+                const int64_t s = block.state(first, i);
+                if (s < block.states) {
+                    emission[i] = first == 0 ? inputs.emission(i) : block.emission(t, s);
+                    const bool skip =
+                        first == 0 ? can_skip[i] : s + 2 < block.states && block.can_skip_into(s + 2);
+                    log_beta[i] = lattice::beta(next, s, block.states, skip) - shift;
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < kSweeps; ++i) {
+                const int64_t s = block.state(first, i);
+                if (s < block.states) {
+                    const double weighted = log_beta[i] + emission[i];
+                    kept[s] = log_beta[i];
+                    cur[s] = weighted;
+                    if (weighted > thread_largest) thread_largest = weighted;
+                }
+            }
+        }
+        block.publish_largest(t, thread_largest);
+        __syncthreads();  // frame t complete before frame t - 1 reads it
+    }
+}
+
+// Blocks [0, N): the forward recursion, ln p(l|x) and the losses.  Blocks
+// [N, 2N), with a gradient: the backward recursion.  Impossible sequences
+// (too few frames, found by prepare_sequences) read no input.
+template <typename Real>
+__global__ void __launch_bounds__(kLatticeMaxThreads, 1) lattice_recursions(const __grid_constant__ DeviceBatch<Real> b) {
+    const bool forward = blockIdx.x < b.batch_size;
+    const int64_t n = forward ? int64_t(blockIdx.x) : int64_t(blockIdx.x) - b.batch_size;
     const bool first_thread = threadIdx.x == 0;
     if (!*b.scratch.batch_valid) {  // invalid device lengths or labels: NaN throughout
-        if (first_thread) b.losses[n] = Real(NAN);
+        if (forward && first_thread) b.losses[n] = Real(NAN);
         return;
     }
-    const ExtendedLabel label = b.label(n);
-    const int64_t frames = b.input_lengths[n], states = label.size();
-    const bool keep_all_rows = b.grad != nullptr;
-
-    double log_p = 0.0;  // frames == 0 with an empty label: the empty path, probability 1
-    if (b.scratch.impossible[n]) {
-        log_p = -INFINITY;  // too few frames: no alignment exists, inputs are not read
-    } else if (frames > 0) {
-        const double *prev = nullptr;
-        for (int64_t t = 0; t < frames; ++t) {
-            double *cur = b.alpha_row(n, keep_all_rows ? t : (t & 1));
-            const Real *row = b.input_row(t, n);
-            const double log_norm = b.log_norm(t, n);
-            for (int64_t s = threadIdx.x; s < states; s += blockDim.x)
-                cur[s] = lattice::alpha(label, prev, s, b.log_emission(row, label, s, log_norm));
-            __syncthreads();  // frame t complete before frame t + 1 reads it
-            prev = cur;
-        }
-        log_p = lattice::log_likelihood(prev, states);  // eq. (8)
+    const bool impossible = b.scratch.impossible[n] != 0;
+    if (!forward) {
+        if (!impossible && b.input_lengths[n] > 0) backward_recursion(LatticeBlock<Real>(b, n));
+        return;
     }
+    double log_p = 0.0;  // frames == 0 with an empty label: the empty path, probability 1
+    if (impossible)
+        log_p = -INFINITY;  // no alignment exists
+    else if (b.input_lengths[n] > 0)
+        log_p = forward_recursion(LatticeBlock<Real>(b, n), b.grad != nullptr);
     if (first_thread) {
         b.scratch.log_p[n] = log_p;
         double loss = -log_p;
         if (b.zero_infinity && loss == INFINITY) loss = 0.0;  // impossible alignment
         b.losses[n] = Real(loss);
-    }
-}
-
-// ln beta backward from the last frame of sequence blockIdx.x, replacing each
-// ln alpha_t(s) by the occupancy gamma_t(s) (eqs. (14)-(15)) for the gradient
-// kernel.  Skips what gets a zero gradient: invalid batches, impossible
-// sequences and those of probability 0.
-template <typename Real>
-__global__ void __launch_bounds__(kLatticeMaxThreads) backward(DeviceBatch<Real> b) {
-    const int64_t n = blockIdx.x;
-    if (!*b.scratch.batch_valid || b.scratch.impossible[n]) return;
-    const double log_p = b.scratch.log_p[n];
-    if (log_p == -INFINITY) return;
-    const ExtendedLabel label = b.label(n);
-    const int64_t frames = b.input_lengths[n], states = label.size();
-
-    // next holds ln(beta_{t+1} y^{t+1}) for frame t to read; cur receives the
-    // same quantity for frame t.  Two rows, swapped every frame.
-    const double *next = nullptr;
-    for (int64_t t = frames - 1; t >= 0; --t) {
-        double *cur = b.beta_row(n, t & 1);
-        double *alpha_t = b.alpha_row(n, t);
-        const Real *row = b.input_row(t, n);
-        const double log_norm = b.log_norm(t, n);
-        for (int64_t s = threadIdx.x; s < states; s += blockDim.x) {
-            const double log_beta = lattice::beta(label, next, s, states);
-            alpha_t[s] = lattice::occupancy(alpha_t[s], log_beta, log_p);
-            cur[s] = log_beta + b.log_emission(row, label, s, log_norm);
-        }
-        __syncthreads();  // frame t complete before frame t - 1 reads it
-        next = cur;
     }
 }
 

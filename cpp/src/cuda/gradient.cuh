@@ -1,13 +1,13 @@
-// The gradient rows, from the occupancies the backward kernel left in the
-// workspace.
+// The gradient rows, from the rows of ln alpha and ln beta that the lattice
+// kernel left in the workspace.
 //
 // Graves et al. 2006, eq. (16): with occupancy(t, k) the sum of gamma_t(s)
 // over the states s with l'_s = k,
 //     d(-ln p) / d u^t_k    = y^t_k - occupancy(t, k)    (logits u)
 //     d(-ln p) / d ln y^t_k =       - occupancy(t, k)    (log-scores)
 // scaled by grad_scale[n].  Each sum runs in a fixed order (a warp tree for
-// the blank, the class chain in increasing s for a label class), so the
-// gradient is bit-identical from run to run; no atomics.
+// the frame's normaliser and the blank, the class chain in increasing s for a
+// label class), so the gradient is bit-identical from run to run; no atomics.
 #pragma once
 
 #include <cmath>
@@ -55,11 +55,25 @@ __global__ void __launch_bounds__(kRowThreads) gradient(DeviceBatch<Real> b) {
 
         for (int64_t c = lane; c < b.num_classes; c += kWarpSize) grad[c * stride] = Real(scale * softmax(c));
 
+        // gamma_t(s) = scaled_product(s) / z_t (lattice.hpp): the frame's
+        // largest ln(alpha beta) first, then the sums.
         const ExtendedLabel label = b.label(n);
-        const double *gamma = b.alpha_row(n, t);  // gamma_t(s), left by the backward kernel
-        double blank_occupancy = 0.0;
-        for (int64_t s = 2 * lane; s < label.size(); s += 2 * kWarpSize) blank_occupancy += gamma[s];
-        blank_occupancy = warp_sum(blank_occupancy);
+        const double *log_alpha = b.alpha_row(n, t), *log_beta = b.beta_row(n, t);
+        double largest = -INFINITY;
+        for (int64_t s = lane; s < label.size(); s += kWarpSize) {
+            const double log_product = log_alpha[s] + log_beta[s];
+            if (log_product > largest) largest = log_product;
+        }
+        const double shift = lattice::frame_shift(warp_max(largest));
+        auto product = [&](int64_t s) { return lattice::scaled_product(log_alpha[s], log_beta[s], shift); };
+        double z = 0.0, blank = 0.0;
+        for (int64_t s = lane; s < label.size(); s += kWarpSize) {
+            const double p = product(s);
+            z += p;
+            if (!(s & 1)) blank += p;
+        }
+        const double inverse_z = 1.0 / warp_sum(z);
+        const double blank_occupancy = warp_sum(blank) * inverse_z;
         __syncwarp();  // the softmax writes above come first
 
         if (lane == 0) grad[b.blank * stride] = Real(lattice::gradient(softmax(b.blank), blank_occupancy, scale));
@@ -68,9 +82,9 @@ __global__ void __launch_bounds__(kRowThreads) gradient(DeviceBatch<Real> b) {
         for (int64_t j = lane; j < label.label_length(); j += kWarpSize) {
             if (!first_label[j]) continue;  // its class is written from its first occurrence
             double occupancy = 0.0;
-            for (int64_t i = j; i >= 0; i = next[i]) occupancy += gamma[2 * i + 1];
+            for (int64_t i = j; i >= 0; i = next[i]) occupancy += product(2 * i + 1);
             const int64_t c = label[2 * j + 1];
-            grad[c * stride] = Real(lattice::gradient(softmax(c), occupancy, scale));
+            grad[c * stride] = Real(lattice::gradient(softmax(c), occupancy * inverse_z, scale));
         }
     }
 }

@@ -25,7 +25,23 @@ FASTCTC_HOST_DEVICE inline double log_add(double a, double b) {
     return a + std::log1p(std::exp(b - a));  // NaN in a or b propagates here
 }
 
-// ln(e^a + e^b + e^c), always summed in this order so results are reproducible.
-FASTCTC_HOST_DEVICE inline double log_add(double a, double b, double c) { return log_add(log_add(a, b), c); }
+// ln(e^a + e^b + e^c) = m + ln(1 + e^{x - m} + e^{y - m}), with m the largest
+// term and x, y the other two: two exponentials that do not wait for each
+// other and one logarithm, where two chained log_add()s would take four
+// dependent steps; a frame's recursion waits on this chain.
+FASTCTC_HOST_DEVICE inline double log_add(double a, double b, double c) {
+    if (a < b) {  // make a the largest, unless one is NaN
+        const double larger = b;
+        b = a;
+        a = larger;
+    }
+    if (a < c) {
+        const double larger = c;
+        c = a;
+        a = larger;
+    }
+    if (a == kNegInf && b == kNegInf && c == kNegInf) return a;  // three zero probabilities
+    return a + std::log1p(std::exp(b - a) + std::exp(c - a));  // NaN in a, b or c propagates
+}
 
 }  // namespace fastctc::lattice
