@@ -290,15 +290,16 @@ private:
     }
 
     // The size of the terms loss n is a sum of: |loss| and, for each of its
-    // frames, a bound on its emissions, 2 max_c |x_c| + ln C (inputs of 1e15
-    // and beyond only ever give probabilities of exactly 0 or 1).
+    // frames, a bound on its emissions, 2 max_c |x_c| + ln C over the finite
+    // inputs.  (Huge inputs make it huge, rightly: unnormalised log-scores of
+    // +1e30 and -1e30 on one path cancel, and what they swallowed is lost.)
     double loss_scale(int64_t n) const {
         double scale = std::fabs(double(losses_[n]));
         for (int64_t t = 0; t < input_lengths_[n]; ++t) {
             double largest = 0.0;
             for (int64_t c = 0; c < C_; ++c) {
                 const double x = std::fabs(double(inputs_.at(t, n, c)));
-                if (x < 1e15 && x > largest) largest = x;
+                if (std::isfinite(x) && x > largest) largest = x;
             }
             scale += 2 * largest + std::log(double(C_));
         }

@@ -67,11 +67,11 @@ CALL_IDS = ["one-ulp", "near-zero", "large-log-scores"]
 
 def _rounding_bound(call: dict, loss: np.ndarray) -> np.ndarray:
     """4 eps times the size of the terms each loss is a sum of: |loss| and, per frame, a
-    bound on its emissions, 2 max_c |x_c| + ln C (inputs of 1e15 and beyond only ever
-    give probabilities of exactly 0 or 1). As in fuzz/ctc_fuzzer.cpp."""
+    bound on its emissions, 2 max_c |x_c| + ln C over the finite inputs. As in
+    fuzz/ctc_fuzzer.cpp."""
     inputs = np.abs(np.asarray(call["inputs"], dtype=np.float64))
-    moderate = np.where(inputs < 1e15, inputs, 0.0)
-    per_frame = 2 * moderate.max(axis=2) + np.log(inputs.shape[2])  # (T, N)
+    finite = np.where(np.isfinite(inputs), inputs, 0.0)
+    per_frame = 2 * finite.max(axis=2) + np.log(inputs.shape[2])  # (T, N)
     frames = np.arange(inputs.shape[0])[:, None] < np.asarray(call["input_lengths"])[None, :]
     scale = np.abs(loss) + np.where(frames, per_frame, 0.0).sum(axis=0)
     return 4 * np.finfo(np.float64).eps * scale
