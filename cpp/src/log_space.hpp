@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "frame.hpp"
 #include "isa.hpp"
 #include "lane_sum.hpp"
 #include "lattice_check.hpp"
@@ -53,9 +54,7 @@ struct LogSpace {
     // The shift for the row computed from `row`: its largest value, or 0 when
     // that is not finite (no mass, or +inf).  NaN is never the largest.
     static double shift_from(const double *row, int64_t labels) {
-        double m = -INFINITY;
-#pragma omp simd reduction(max : m)  // max is exact: the order cannot change it
-        for (int64_t s = 0; s < 2 * labels + 1; ++s) m = row[s] > m ? row[s] : m;
+        const double m = row_max(row, 2 * labels + 1, 1);
         return std::isfinite(m) ? m : 0.0;
     }
 
@@ -141,9 +140,7 @@ struct LogSpace {
     static double products(const double *alpha, const double *beta, int64_t labels, double *out, bool *trusted) {
         const int64_t states = 2 * labels + 1;
         for (int64_t s = 0; s < states; ++s) out[s] = alpha[s] + beta[s];
-        double m = -INFINITY;
-#pragma omp simd reduction(max : m)  // max is exact: the order cannot change it
-        for (int64_t s = 0; s < states; ++s) m = out[s] > m ? out[s] : m;
+        const double m = row_max(out, states, 1);
         const double shift = m == -INFINITY ? 0.0 : m;
         for (int64_t s = 0; s < states; ++s) out[s] = exp_nonpositive(out[s] - shift);
         *trusted = true;

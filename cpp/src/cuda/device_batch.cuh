@@ -58,11 +58,6 @@ struct DeviceBatch {
         return log_probs ? 0.0 : scratch.log_norm[n * max_time + t];
     }
 
-    // ln y^t_{l'_s}: the log-softmax of the logits, or the log-score as given.
-    __device__ double log_emission(const Real *row, const ExtendedLabel &label, int64_t s, double log_norm) const {
-        return double(row[label[s] * input_strides[2]]) - log_norm;
-    }
-
     // ln alpha_t and ln beta_t of sequence n (with a gradient).
     __device__ double *alpha_row(int64_t n, int64_t t) const {
         return scratch.alpha + (n * max_time + t) * max_states;
