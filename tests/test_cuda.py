@@ -216,7 +216,9 @@ def test_matches_the_cpu_core(
         gpu.put(problem.inputs), problem.labels, problem.input_lengths, blank=problem.blank,
         log_probs=log_probs,
     )  # fmt: skip
-    np.testing.assert_array_equal(gpu.get(loss), got[0])  # the loss alone: the same bits
+    # The loss alone runs in log space, the loss with the gradient in probability space
+    # (where it can vouch for it): equal to rounding, as on the CPU.
+    np.testing.assert_allclose(gpu.get(loss), got[0], **_tolerances(dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -332,6 +334,30 @@ def test_one_long_sequence_and_peaked_inputs(
     # roundings add up along competing paths. Against an 80-bit reference the CPU core's
     # gradient is off by up to 1.3e-11 here; the bound allowed is eps |ln p|, 3.5e-10.
     grad_atol = None if dtype == np.float32 else float(np.finfo(np.float64).eps * abs(want[0][0]))
+    _assert_matches(got, want, dtype, grad_atol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sequences_left_to_log_space_among_others(
+    cuda: ModuleType, gpu: Frontend, rng: np.random.Generator, dtype: type
+) -> None:
+    # With a gradient the GPU works in probability space and recomputes in log space
+    # the sequences it cannot vouch for: here a peaked one (logits x 100, whose rows
+    # underflow), one with log-scores above 0 (emissions above 1) and one whose
+    # emissions are far below a double's range, among ordinary ones; each must come
+    # out as the CPU core computes it, whichever path took it.
+    problem = random_problem(
+        rng, frames=300, batch=6, classes=20, max_label=40, variable_lengths=False,
+        dtype=dtype, scale=3.0,
+    )  # fmt: skip
+    problem.inputs = reference.log_softmax(problem.inputs.astype(np.float64))
+    problem.inputs[:, 1] *= 100.0  # peaked
+    problem.inputs[:, 3] += 2.0  # log-scores above 0
+    problem.inputs[:, 4] -= 800.0  # e^{-800}: below the smallest double
+    problem.inputs = problem.inputs.astype(dtype)
+    want, got = _cpu_and_gpu(cuda, gpu, problem, log_probs=True)
+    largest_loss = float(np.abs(want[0]).max())
+    grad_atol = None if dtype == np.float32 else float(np.finfo(np.float64).eps) * largest_loss
     _assert_matches(got, want, dtype, grad_atol)
 
 

@@ -12,6 +12,15 @@
 //                      (+ N)        gradient N more: ln beta, at the same time
 //   gradient           warp/row     occupancies, the gradient rows (grad only)
 //
+// With a gradient and rows that fit in shared memory, the lattice runs in
+// probability space first (probability_recursions.cuh), and the log-space
+// kernels then redo only the sequences it could not vouch for:
+//
+//   probability_recursions  2N blocks  alpha, beta, the losses; marks sequences
+//   gradient (probability)  warp/row   the rows it can vouch for; marks the rest
+//   lattice_recursions      2N blocks  the marked sequences only
+//   gradient (log space)    warp/row   the marked sequences only
+//
 // Nothing here waits for the device, allocates or copies.
 #include <cuda_runtime.h>
 
@@ -23,6 +32,7 @@
 #include "forward_backward.cuh"
 #include "gradient.cuh"
 #include "prepare.cuh"
+#include "probability_recursions.cuh"
 #include "softmax.cuh"
 
 namespace fastctc {
@@ -47,6 +57,10 @@ DeviceScratch scratch_arrays(void *workspace, const DeviceWorkspaceLayout &layou
         reinterpret_cast<double *>(base + layout.log_norm),
         reinterpret_cast<double *>(base + layout.alpha),
         reinterpret_cast<double *>(base + layout.beta),
+        reinterpret_cast<int64_t *>(base + layout.alpha_exponent),
+        reinterpret_cast<int64_t *>(base + layout.beta_exponent),
+        reinterpret_cast<int32_t *>(base + layout.untrusted),
+        reinterpret_cast<int32_t *>(base + layout.unvouched),
         reinterpret_cast<double *>(base + layout.rolling),
         reinterpret_cast<int64_t *>(base + layout.next_label),
         reinterpret_cast<int32_t *>(base + layout.first_label),
@@ -56,10 +70,10 @@ DeviceScratch scratch_arrays(void *workspace, const DeviceWorkspaceLayout &layou
 // Whether every launch so far succeeded; the error stays for cudaGetLastError().
 bool launched() { return cudaPeekAtLastError() == cudaSuccess; }
 
-// The dynamic shared memory for the lattice kernel: enough for its rows and
-// classes where the device allows it (beyond the 48 KB any block may take,
-// after opting in), else none, and the rows stay in the workspace.  False if
-// a CUDA call failed.
+// The dynamic shared memory for the lattice kernels: enough for their rows
+// and classes where the device allows it (beyond the 48 KB any block may
+// take, after opting in), else none, and the rows stay in the workspace (log
+// space only).  False if a CUDA call failed.
 template <typename Real>
 bool lattice_shared_memory(int64_t max_states, size_t *bytes) {
     constexpr size_t kDefaultLimit = 48 * 1024 - kLatticeStaticShared;
@@ -75,7 +89,9 @@ bool lattice_shared_memory(int64_t max_states, size_t *bytes) {
         return false;
     if (wanted + kLatticeStaticShared > size_t(limit)) return true;  // too long a label: the workspace
     if (cudaFuncSetAttribute(lattice_recursions<Real>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(wanted)) !=
-        cudaSuccess)
+            cudaSuccess ||
+        cudaFuncSetAttribute(probability_recursions<Real>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             int(wanted)) != cudaSuccess)
         return false;
     *bytes = wanted;
     return true;
@@ -116,6 +132,7 @@ fastctc_status compute(const fastctc_batch *batch, int64_t max_label_length, con
     b.num_classes = batch->num_classes;
     b.max_label_length = max_label_length;
     b.max_states = layout.max_states;
+    b.max_groups = layout.max_groups;
     b.blank = options->blank;
     b.log_probs = options->log_probs != 0;
     b.zero_infinity = options->zero_infinity != 0;
@@ -135,13 +152,21 @@ fastctc_status compute(const fastctc_batch *batch, int64_t max_label_length, con
         log_normalisers<<<row_blocks(rows), kRowThreads, 0, stream>>>(b);
         if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
     }
-    lattice_recursions<<<unsigned(layout.lattice_blocks), lattice_block, lattice_shared, stream>>>(b);
-    if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
-    if (grad && rows > 0) {
-        gradient<<<row_blocks(rows), kRowThreads, 0, stream>>>(b);
+    const unsigned lattice_blocks = unsigned(layout.lattice_blocks);
+    if (!grad || rows == 0 || !b.lattice_in_shared) {  // log space throughout
+        lattice_recursions<<<lattice_blocks, lattice_block, lattice_shared, stream>>>(b, false);
         if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
+        if (grad && rows > 0) gradient<Real, LogRows><<<row_blocks(rows), kRowThreads, 0, stream>>>(b, GradientPass::kAll);
+        return launched() ? FASTCTC_STATUS_SUCCESS : FASTCTC_STATUS_CUDA_ERROR;
     }
-    return FASTCTC_STATUS_SUCCESS;
+    probability_recursions<<<lattice_blocks, lattice_block, lattice_shared, stream>>>(b);
+    if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
+    gradient<Real, ProbabilityRows><<<row_blocks(rows), kRowThreads, 0, stream>>>(b, GradientPass::kTrusted);
+    if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
+    lattice_recursions<<<lattice_blocks, lattice_block, lattice_shared, stream>>>(b, true);
+    if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
+    gradient<Real, LogRows><<<row_blocks(rows), kRowThreads, 0, stream>>>(b, GradientPass::kUntrusted);
+    return launched() ? FASTCTC_STATUS_SUCCESS : FASTCTC_STATUS_CUDA_ERROR;
 }
 
 }  // namespace

@@ -20,6 +20,10 @@ struct DeviceScratch {
     double *log_norm;
     double *alpha;
     double *beta;
+    int64_t *alpha_exponent;
+    int64_t *beta_exponent;
+    int32_t *untrusted;
+    int32_t *unvouched;
     double *rolling;
     int64_t *next_label;
     int32_t *first_label;
@@ -38,6 +42,7 @@ struct DeviceBatch {
     const int32_t *labels;     // concatenated
     int64_t max_time, batch_size, num_classes, max_label_length;
     int64_t max_states;        // 2 * max_label_length + 1
+    int64_t max_groups;        // lattice::probability::group_count(max_states)
     bool lattice_in_shared;    // the lattice blocks' rows fit their shared memory
     int32_t blank;
     bool log_probs, zero_infinity;
@@ -58,11 +63,18 @@ struct DeviceBatch {
         return log_probs ? 0.0 : scratch.log_norm[n * max_time + t];
     }
 
-    // ln alpha_t and ln beta_t of sequence n (with a gradient).
+    // ln alpha_t and ln beta_t of sequence n (with a gradient), or in
+    // probability space their scaled values and group exponents.
     __device__ double *alpha_row(int64_t n, int64_t t) const {
         return scratch.alpha + (n * max_time + t) * max_states;
     }
     __device__ double *beta_row(int64_t n, int64_t t) const { return scratch.beta + (n * max_time + t) * max_states; }
+    __device__ int64_t *alpha_exponent_row(int64_t n, int64_t t) const {
+        return scratch.alpha_exponent + (n * max_time + t) * max_groups;
+    }
+    __device__ int64_t *beta_exponent_row(int64_t n, int64_t t) const {
+        return scratch.beta_exponent + (n * max_time + t) * max_groups;
+    }
     // The two rolling rows of lattice block `block` in the workspace, one after the other.
     __device__ double *rolling_rows(int64_t block) const { return scratch.rolling + block * 2 * max_states; }
 };

@@ -11,8 +11,12 @@
 //     impossible      int32[N]        1: too few frames for label n
 //     log_p           double[N]       ln p(l|x) per sequence
 //     log_norm        double[N x T]   ln sum_c e^{u_c} per frame (logits only)
-//     alpha           double[N x T x max_states]     ln alpha (gradient)
-//     beta            double[N x T x max_states]     ln beta (gradient)
+//     alpha           double[N x T x max_states]     ln alpha, or alpha scaled (gradient)
+//     beta            double[N x T x max_states]     ln beta, or beta scaled (gradient)
+//     alpha_exponent  int64[N x T x max_groups]      group exponents of alpha (gradient)
+//     beta_exponent   int64[N x T x max_groups]      group exponents of beta (gradient)
+//     untrusted       int32[N]        1: left to log space by the lattice (gradient)
+//     unvouched       int32[N]        1: left to log space by the gradient (gradient)
 //     rolling         double[blocks x 2 x max_states]
 //                                     each lattice block's two rolling rows,
 //                                     used where shared memory is too small
@@ -35,10 +39,12 @@ constexpr size_t kDeviceAlignment = 256;
 
 struct DeviceWorkspaceLayout {
     int64_t max_states = 1;  // 2 * max_label_length + 1
+    int64_t max_groups = 1;  // groups of 32 states (probability_lattice.hpp)
     int64_t lattice_blocks = 0;  // N, or 2N with a gradient (lattice.cuh)
     // Byte offsets from the aligned base of the workspace.
     size_t batch_valid = 0, label_offsets = 0, impossible = 0, log_p = 0, log_norm = 0;
-    size_t alpha = 0, beta = 0, rolling = 0, next_label = 0, first_label = 0;
+    size_t alpha = 0, beta = 0, alpha_exponent = 0, beta_exponent = 0, untrusted = 0, unvouched = 0;
+    size_t rolling = 0, next_label = 0, first_label = 0;
     size_t total_bytes = 0;  // including slack to align an unaligned workspace
 };
 

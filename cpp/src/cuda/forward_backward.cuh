@@ -29,6 +29,7 @@
 
 #include "device_batch.cuh"
 #include "lattice.hpp"
+#include "probability_lattice.hpp"
 #include "warp.cuh"
 
 namespace fastctc {
@@ -52,9 +53,11 @@ inline int lattice_threads(int64_t max_states) {
 }
 
 // Dynamic shared memory a lattice block needs to keep its two rolling rows
-// (doubles) and the class of each state (int32) there.
+// (doubles), their group exponents (int64, probability_recursions.cuh) and the
+// class of each state (int32) there.
 inline size_t lattice_shared_bytes(int64_t max_states) {
-    return size_t(max_states) * (2 * sizeof(double) + sizeof(int32_t));
+    return size_t(max_states) * (2 * sizeof(double) + sizeof(int32_t)) +
+           size_t(lattice::probability::group_count(max_states)) * 2 * sizeof(int64_t);
 }
 
 // Static shared memory of a lattice block: each warp's largest value of the
@@ -81,18 +84,21 @@ struct LatticeBlock {
     int64_t n, frames, states;
     ExtendedLabel label;
     double *rows;            // the two rolling rows, b->max_states apart
+    int64_t *exponent_rows;  // their group exponents, max_groups apart (shared memory only)
+    int64_t max_groups;      // group_count(b->max_states)
     const int32_t *classes;  // nullptr: read l'_s from the label
     double *maxima;          // [2][kMaxWarps]: each warp's largest value of a row
 
     __device__ LatticeBlock(const DeviceBatch<Real> &batch, int64_t sequence)
         : b(&batch), n(sequence), frames(batch.input_lengths[sequence]), label(batch.label(sequence)),
-          classes(nullptr) {
+          exponent_rows(nullptr), max_groups(lattice::probability::group_count(batch.max_states)), classes(nullptr) {
         __shared__ double warp_maxima[kLatticeStaticShared / sizeof(double)];
         maxima = warp_maxima;
         states = label.size();
         if (batch.lattice_in_shared) {
             rows = lattice_shared;
-            int32_t *shared_classes = reinterpret_cast<int32_t *>(lattice_shared + 2 * batch.max_states);
+            exponent_rows = reinterpret_cast<int64_t *>(lattice_shared + 2 * batch.max_states);
+            int32_t *shared_classes = reinterpret_cast<int32_t *>(exponent_rows + 2 * max_groups);
             for (int64_t s = threadIdx.x; s < states; s += blockDim.x) shared_classes[s] = label[s];
             classes = shared_classes;
             __syncthreads();  // every class is in place before any thread reads its neighbours'
@@ -103,6 +109,8 @@ struct LatticeBlock {
 
     // The rolling row that frame t writes (and frame t + 2 writes again).
     __device__ double *row(int64_t t) const { return rows + (t & 1) * b->max_states; }
+    // Its group exponents, in probability space.
+    __device__ int64_t *exponents(int64_t t) const { return exponent_rows + (t & 1) * max_groups; }
 
     __device__ int32_t klass(int64_t s) const { return classes ? classes[s] : label[s]; }
 
@@ -266,9 +274,12 @@ __device__ void backward_recursion(const LatticeBlock<Real> &block) {
 
 // Blocks [0, N): the forward recursion, ln p(l|x) and the losses.  Blocks
 // [N, 2N), with a gradient: the backward recursion.  Impossible sequences
-// (too few frames, found by prepare_sequences) read no input.
+// (too few frames, found by prepare_sequences) read no input.  With
+// only_untrusted, after the probability path, blocks of the sequences it
+// vouched for return at once.
 template <typename Real>
-__global__ void __launch_bounds__(kLatticeMaxThreads, 1) lattice_recursions(const __grid_constant__ DeviceBatch<Real> b) {
+__global__ void __launch_bounds__(kLatticeMaxThreads, 1)
+    lattice_recursions(const __grid_constant__ DeviceBatch<Real> b, bool only_untrusted) {
     const bool forward = blockIdx.x < b.batch_size;
     const int64_t n = forward ? int64_t(blockIdx.x) : int64_t(blockIdx.x) - b.batch_size;
     const bool first_thread = threadIdx.x == 0;
@@ -276,6 +287,7 @@ __global__ void __launch_bounds__(kLatticeMaxThreads, 1) lattice_recursions(cons
         if (forward && first_thread) b.losses[n] = Real(NAN);
         return;
     }
+    if (only_untrusted && !b.scratch.untrusted[n] && !b.scratch.unvouched[n]) return;
     const bool impossible = b.scratch.impossible[n] != 0;
     if (!forward) {
         if (!impossible && b.input_lengths[n] > 0) backward_recursion(LatticeBlock<Real>(b, n));

@@ -68,8 +68,9 @@ constexpr int kPrepareThreads = 256;
 
 // One block per sequence.  Marks sequences with too few frames for their
 // label and its compulsory blanks (an impossible alignment: loss +inf, zero
-// gradient, inputs never read), and with a gradient, builds the class chains
-// of lattice.hpp that the gradient kernel follows.
+// gradient, inputs never read), and with a gradient, clears the marks of the
+// probability path and builds the class chains of lattice.hpp that the
+// gradient kernel follows.
 //
 // Note: finding each chain link scans the rest of the label, O(|l|^2 / threads)
 // per sequence, once per call; small beside the O(T) sequential frames of the
@@ -81,6 +82,10 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_sequences(DeviceBatch
     const ExtendedLabel label = b.label(n);
     if (threadIdx.x == 0) b.scratch.impossible[n] = b.input_lengths[n] < label.min_frames() ? 1 : 0;
     if (!b.grad) return;
+    if (threadIdx.x == 0) {  // nothing left to log space yet (probability_recursions.cuh)
+        b.scratch.untrusted[n] = 0;
+        b.scratch.unvouched[n] = 0;
+    }
     int64_t *next = b.scratch.next_label + n * b.max_label_length;
     int32_t *first = b.scratch.first_label + n * b.max_label_length;
     for (int64_t j = threadIdx.x; j < label.label_length(); j += kPrepareThreads) {

@@ -2,6 +2,8 @@
 // results are bit-identical from run to run (no atomics anywhere).
 #pragma once
 
+#include <cstdint>
+
 namespace fastctc {
 namespace cuda {
 
@@ -23,6 +25,15 @@ __device__ inline double warp_max(double v) {
         if (other > v) v = other;
     }
     return __shfl_sync(kFullMask, v, 0);
+}
+
+// The same for an integer.
+__device__ inline int64_t warp_max(int64_t v) {
+    for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
+        const int64_t other = __shfl_down_sync(kFullMask, static_cast<long long>(v), offset);
+        if (other > v) v = other;
+    }
+    return __shfl_sync(kFullMask, static_cast<long long>(v), 0);
 }
 
 }  // namespace cuda

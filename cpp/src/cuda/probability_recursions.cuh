@@ -1,0 +1,220 @@
+// The forward and backward recursions in probability space: the fast path of
+// the lattice with a gradient.
+//
+// The same blocks, threads, rolling rows and prefetching as the log-space
+// kernel (forward_backward.cuh), with the per-state steps of
+// probability_lattice.hpp: a frame's chain of dependent steps is two
+// additions and a product per state, then a 32-bit maximum over the warp for
+// its group's scale; the emission's exponential waits for nothing.  Kept rows
+// hold the scaled values (alpha and beta in the workspace) and each group's
+// exponent (alpha_exponent, beta_exponent); the gradient kernel multiplies
+// them back together.
+//
+// A sequence whose inputs give an emission above 1 or NaN, or whose
+// likelihood comes out 0 or not finite, is marked untrusted here; the
+// gradient kernel marks those it cannot vouch for; the log-space kernels then
+// recompute them (ctc_loss.cu).  Each state is computed by one thread with
+// one formula, and each group's scale is the exact maximum of its values, so
+// the results do not depend on the block size.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "device_batch.cuh"
+#include "forward_backward.cuh"
+#include "probability_lattice.hpp"
+#include "warp.cuh"
+
+namespace fastctc {
+namespace cuda {
+
+namespace probability = lattice::probability;
+
+// The largest upper word over the warp (probability_lattice.hpp, high_word()).
+__device__ inline uint32_t warp_max_word(uint32_t word) {
+#if __CUDA_ARCH__ >= 800
+    return __reduce_max_sync(kFullMask, word);
+#else
+    for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
+        const uint32_t other = __shfl_xor_sync(kFullMask, word, offset);
+        word = other > word ? other : word;
+    }
+    return word;
+#endif
+}
+
+// y = e^{ln y} for the recursion, noting an emission above 1 or NaN, which
+// the probability path leaves to log space.
+__device__ inline double probability_of(double log_emission, bool *broken) {
+    *broken = *broken || !(log_emission <= 0.0);
+    return exp(log_emission);
+}
+
+// Scales the warp's group of new values u (in the group's unit) and stores
+// them in the rolling row (unless nullptr) and the kept row, the group's
+// exponent in both exponent rows; returns the scaled value.  Every lane of
+// the warp calls it, for states s (its own, maybe past the last) of the group
+// g < group count.
+struct GroupStore {
+    double *row, *kept;
+    int64_t *exponents, *kept_exponents;
+
+    __device__ double scale(double u, int64_t s, int64_t states, int64_t g, int64_t unit) const {
+        const uint32_t largest = warp_max_word(s < states ? probability::high_word(u) : 0u);
+        const double value = probability::scaled(u, largest);
+        if (s < states) {
+            if (row) row[s] = value;
+            kept[s] = value;
+        }
+        if (threadIdx.x % kWarpSize == 0) {
+            const int64_t exponent = probability::group_exponent(largest, unit);
+            exponents[g] = exponent;
+            kept_exponents[g] = exponent;
+        }
+        return value;
+    }
+};
+
+// alpha_t for every frame into b.alpha_row(n, t) and b.alpha_exponent_row(n, t);
+// returns ln p(l|x), eq. (8), in every thread (NaN or -inf if the sequence is
+// left to log space).
+template <typename Real>
+__device__ double forward_probabilities(const LatticeBlock<Real> &block, bool *broken) {
+    const DeviceBatch<Real> &b = *block.b;
+    const int64_t groups = probability::group_count(block.states);
+    int64_t offsets[kSweeps];
+    bool can_skip[kSweeps];  // the first chunk's, eq. (6)
+    block.first_chunk_offsets(offsets);
+#pragma unroll
+    for (int i = 0; i < kSweeps; ++i) can_skip[i] = block.state(0, i) < block.states && block.can_skip_into(block.state(0, i));
+    typename LatticeBlock<Real>::Prefetched next_inputs;
+    block.prefetch(0, offsets, &next_inputs);
+    for (int64_t t = 0; t < block.frames; ++t) {
+        const typename LatticeBlock<Real>::Prefetched inputs = next_inputs;
+        if (t + 1 < block.frames) block.prefetch(t + 1, offsets, &next_inputs);  // in flight during frame t
+        const double *prev = t > 0 ? block.row(t - 1) : nullptr;
+        const int64_t *prev_exponents = t > 0 ? block.exponents(t - 1) : nullptr;
+        const GroupStore store{block.row(t), b.alpha_row(block.n, t), block.exponents(t),
+                               b.alpha_exponent_row(block.n, t)};
+        for (int64_t first = 0; first < block.states; first += block.chunk()) {
+            double u[kSweeps];
+            int64_t unit[kSweeps];
+#pragma unroll
+            for (int i = 0; i < kSweeps; ++i) {
+                const int64_t s = block.state(first, i), g = probability::group_of(s);
+                unit[i] = prev && g < groups ? probability::forward_unit(prev_exponents, g) : 0;
+                u[i] = 0.0;
+                if (s < block.states) {
+                    const double y = probability_of(first == 0 ? inputs.emission(i) : block.emission(t, s), broken);
+                    const bool skip = first == 0 ? can_skip[i] : block.can_skip_into(s);
+                    const probability::UnitFactors f =
+                        prev ? probability::forward_factors(prev_exponents, g, unit[i]) : probability::UnitFactors{};
+                    u[i] = probability::alpha(prev, s, skip, y, f);
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < kSweeps; ++i) {
+                const int64_t s = block.state(first, i), g = probability::group_of(s);
+                if (g < groups) store.scale(u[i], s, block.states, g, unit[i]);  // the same g in the whole warp
+            }
+        }
+        __syncthreads();  // frame t complete before frame t + 1 reads it
+    }
+    const int64_t last = block.frames - 1;
+    return probability::log_likelihood(block.row(last), block.exponents(last), block.states);
+}
+
+// beta_t (ours, without the emission at t) for every frame, from the last one
+// down, into b.beta_row(n, t) and b.beta_exponent_row(n, t).  The rolling rows
+// hold beta_t(s) y^t_{l'_s} in the scale of frame t, for frame t - 1.
+template <typename Real>
+__device__ void backward_probabilities(const LatticeBlock<Real> &block, bool *broken) {
+    const DeviceBatch<Real> &b = *block.b;
+    const int64_t groups = probability::group_count(block.states);
+    int64_t offsets[kSweeps];
+    bool can_skip[kSweeps];  // from s to s + 2, in the first chunk, eq. (11)
+    block.first_chunk_offsets(offsets);
+#pragma unroll
+    for (int i = 0; i < kSweeps; ++i) {
+        const int64_t s = block.state(0, i);
+        can_skip[i] = s + 2 < block.states && block.can_skip_into(s + 2);
+    }
+    typename LatticeBlock<Real>::Prefetched next_inputs;
+    block.prefetch(block.frames - 1, offsets, &next_inputs);
+    for (int64_t t = block.frames - 1; t >= 0; --t) {
+        const typename LatticeBlock<Real>::Prefetched inputs = next_inputs;
+        if (t > 0) block.prefetch(t - 1, offsets, &next_inputs);  // in flight during frame t
+        const bool last = t + 1 == block.frames;
+        const double *next = last ? nullptr : block.row(t + 1);
+        const int64_t *next_exponents = last ? nullptr : block.exponents(t + 1);
+        double *cur = block.row(t);  // beta y, written below
+        const GroupStore store{nullptr, b.beta_row(block.n, t), block.exponents(t), b.beta_exponent_row(block.n, t)};
+        for (int64_t first = 0; first < block.states; first += block.chunk()) {
+            double u[kSweeps], y[kSweeps];
+            int64_t unit[kSweeps];
+#pragma unroll
+            for (int i = 0; i < kSweeps; ++i) {
+                const int64_t s = block.state(first, i), g = probability::group_of(s);
+                unit[i] = next && g < groups ? probability::backward_unit(next_exponents, g, groups) : 0;
+                u[i] = 0.0;
+                y[i] = 0.0;
+                if (s < block.states) {
+                    y[i] = probability_of(first == 0 ? inputs.emission(i) : block.emission(t, s), broken);
+                    const bool skip =
+                        first == 0 ? can_skip[i] : s + 2 < block.states && block.can_skip_into(s + 2);
+                    const probability::UnitFactors f =
+                        next ? probability::backward_factors(next_exponents, g, groups, unit[i])
+                             : probability::UnitFactors{};
+                    u[i] = probability::beta(next, s, block.states, skip, f);
+                }
+            }
+#pragma unroll
+            for (int i = 0; i < kSweeps; ++i) {
+                const int64_t s = block.state(first, i), g = probability::group_of(s);
+                if (g >= groups) continue;  // the same g in the whole warp
+                const double value = store.scale(u[i], s, block.states, g, unit[i]);
+                if (s < block.states) cur[s] = value * y[i];
+            }
+        }
+        __syncthreads();  // frame t complete before frame t - 1 reads it
+    }
+}
+
+// With a gradient, where the rows fit in shared memory: blocks [0, N) run the
+// forward recursion and write ln p(l|x) and the losses, blocks [N, 2N) the
+// backward recursion, in probability space.  Sequences left to log space are
+// marked in scratch.untrusted (cleared by prepare_sequences).
+template <typename Real>
+__global__ void __launch_bounds__(kLatticeMaxThreads, 1)
+    probability_recursions(const __grid_constant__ DeviceBatch<Real> b) {
+    const bool forward = blockIdx.x < b.batch_size;
+    const int64_t n = forward ? int64_t(blockIdx.x) : int64_t(blockIdx.x) - b.batch_size;
+    const bool first_thread = threadIdx.x == 0;
+    if (!*b.scratch.batch_valid) {  // invalid device lengths or labels: NaN throughout
+        if (forward && first_thread) b.losses[n] = Real(NAN);
+        return;
+    }
+    const bool impossible = b.scratch.impossible[n] != 0;
+    bool broken = false;
+    if (!forward) {
+        if (!impossible && b.input_lengths[n] > 0) backward_probabilities(LatticeBlock<Real>(b, n), &broken);
+        if (broken) b.scratch.untrusted[n] = 1;
+        return;
+    }
+    double log_p = 0.0;  // frames == 0 with an empty label: the empty path, probability 1
+    if (impossible)
+        log_p = -INFINITY;  // no alignment exists
+    else if (b.input_lengths[n] > 0)
+        log_p = forward_probabilities(LatticeBlock<Real>(b, n), &broken);
+    if (broken || (!impossible && !(log_p > -INFINITY && log_p < INFINITY))) b.scratch.untrusted[n] = 1;
+    if (first_thread) {
+        b.scratch.log_p[n] = log_p;
+        double loss = -log_p;
+        if (b.zero_infinity && loss == INFINITY) loss = 0.0;  // impossible alignment
+        b.losses[n] = Real(loss);
+    }
+}
+
+}  // namespace cuda
+}  // namespace fastctc
