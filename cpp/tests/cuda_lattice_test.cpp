@@ -149,23 +149,16 @@ double lattice_sequence(const Problem &p, int64_t n, int64_t label_offset, std::
 // Frame t's new values of a probability-space row, scaled group by group as a
 // warp scales its sweep: u holds them in their groups' units, unit[g] those
 // units; writes the scaled values and the groups' exponents.
-void scale_groups(const std::vector<double> &u, const std::vector<int64_t> &unit, double *row, int64_t *exponent) {
+void scale_groups(const std::vector<double> &u, const std::vector<int32_t> &unit, double *row, int32_t *exponent) {
     namespace pl = fastctc::lattice::probability;
-    const int64_t states = int64_t(u.size()), groups = pl::group_count(states);
-    for (int64_t g = 0; g < groups; ++g) {
+    const int states = int(u.size()), groups = int(pl::group_count(states));
+    for (int g = 0; g < groups; ++g) {
         uint32_t largest = 0;
-        for (int64_t s = g << pl::kGroupBits; s < states && pl::group_of(s) == g; ++s)
+        for (int s = g << pl::kGroupBits; s < states && pl::group_of(s) == g; ++s)
             largest = std::max(largest, pl::high_word(u[s]));
-        for (int64_t s = g << pl::kGroupBits; s < states && pl::group_of(s) == g; ++s) row[s] = pl::scaled(u[s], largest);
+        for (int s = g << pl::kGroupBits; s < states && pl::group_of(s) == g; ++s) row[s] = pl::scaled(u[s], largest);
         exponent[g] = pl::group_exponent(largest, unit[g]);
     }
-}
-
-// The largest of a frame's group exponents.
-int64_t largest_exponent(const int64_t *exponent, int64_t groups) {
-    int64_t largest = fastctc::lattice::probability::kEmpty;
-    for (int64_t g = 0; g < groups; ++g) largest = std::max(largest, exponent[g]);
-    return largest;
 }
 
 // The probability-space kernels' data flow for one sequence with a gradient:
@@ -176,7 +169,7 @@ double probability_sequence(const Problem &p, int64_t n, int64_t label_offset, s
     namespace pl = fastctc::lattice::probability;
     const int64_t frames = p.input_lengths[n], classes = p.classes;
     const fastctc::lattice::ExtendedLabel label(p.labels.data() + label_offset, p.label_lengths[n], p.blank);
-    const int64_t states = label.size(), groups = pl::group_count(states);
+    const int states = int(label.size()), groups = int(pl::group_count(states));
     auto input_row = [&](int64_t t) { return p.inputs.data() + (t * p.batch + n) * classes; };
     if (frames < label.min_frames() || frames == 0) {  // no lattice: the kernels' common code (lattice_sequence)
         *trusted = false;
@@ -194,14 +187,14 @@ double probability_sequence(const Problem &p, int64_t n, int64_t label_offset, s
     auto can_skip_into = [&](int64_t s) { return s < states && label.can_skip_into(s); };
 
     std::vector<double> alpha(size_t(frames * states)), beta(size_t(frames * states)), u(static_cast<size_t>(states));
-    std::vector<int64_t> alpha_exponent(size_t(frames * groups)), beta_exponent(size_t(frames * groups));
-    std::vector<int64_t> unit(static_cast<size_t>(groups));
+    std::vector<int32_t> alpha_exponent(size_t(frames * groups)), beta_exponent(size_t(frames * groups));
+    std::vector<int32_t> unit(static_cast<size_t>(groups));
     for (int64_t t = 0; t < frames; ++t) {  // forward blocks
         const double *prev = t ? &alpha[(t - 1) * states] : nullptr;
-        const int64_t *prev_exponent = t ? &alpha_exponent[(t - 1) * groups] : nullptr;
-        for (int64_t g = 0; g < groups; ++g) unit[g] = t ? pl::forward_unit(prev_exponent, g) : 0;
-        for (int64_t s = 0; s < states; ++s) {
-            const int64_t g = pl::group_of(s);
+        const int32_t *prev_exponent = t ? &alpha_exponent[(t - 1) * groups] : nullptr;
+        for (int g = 0; g < groups; ++g) unit[g] = t ? pl::forward_unit(prev_exponent, g) : 0;
+        for (int s = 0; s < states; ++s) {
+            const int g = pl::group_of(s);
             const pl::UnitFactors f = t ? pl::forward_factors(prev_exponent, g, unit[g]) : pl::UnitFactors{};
             u[s] = pl::alpha(prev, s, can_skip_into(s), emission(t, s), f);
         }
@@ -213,10 +206,10 @@ double probability_sequence(const Problem &p, int64_t n, int64_t label_offset, s
     for (int64_t t = frames - 1; t >= 0; --t) {
         const bool last = t == frames - 1;
         const double *next = last ? nullptr : &weighted[((t + 1) & 1) * states];
-        const int64_t *next_exponent = last ? nullptr : &beta_exponent[(t + 1) * groups];
-        for (int64_t g = 0; g < groups; ++g) unit[g] = last ? 0 : pl::backward_unit(next_exponent, g, groups);
-        for (int64_t s = 0; s < states; ++s) {
-            const int64_t g = pl::group_of(s);
+        const int32_t *next_exponent = last ? nullptr : &beta_exponent[(t + 1) * groups];
+        for (int g = 0; g < groups; ++g) unit[g] = last ? 0 : pl::backward_unit(next_exponent, g, groups);
+        for (int s = 0; s < states; ++s) {
+            const int g = pl::group_of(s);
             const pl::UnitFactors f = last ? pl::UnitFactors{} : pl::backward_factors(next_exponent, g, groups, unit[g]);
             u[s] = pl::beta(next, s, states, can_skip_into(s + 2), f);
         }
@@ -230,16 +223,16 @@ double probability_sequence(const Problem &p, int64_t n, int64_t label_offset, s
     }
     for (int64_t t = 0; t < frames; ++t) {  // gradient, probability rows
         const double *a = &alpha[t * states], *b = &beta[t * states];
-        const int64_t *ea = &alpha_exponent[t * groups], *eb = &beta_exponent[t * groups];
-        int64_t top = 2 * pl::kEmpty;
-        for (int64_t g = 0; g < groups; ++g) top = std::max(top, ea[g] + eb[g]);
+        const int32_t *ea = &alpha_exponent[t * groups], *eb = &beta_exponent[t * groups];
+        int64_t top = 2 * int64_t(pl::kEmpty);
+        for (int g = 0; g < groups; ++g) top = std::max(top, int64_t(ea[g]) + eb[g]);
         const double z = gradient_row(p, n, t, label, log_norm[t], &grad[(t * p.batch + n) * classes],
                                       [&](int64_t s) {
-                                          const int64_t g = pl::group_of(s);
+                                          const int g = pl::group_of(int(s));
                                           return pl::scaled_product(a[s], b[s], ea[g], eb[g], top);
                                       });
         int64_t lost = pl::kEmpty;
-        for (int64_t g = 0; g < groups; ++g)
+        for (int g = 0; g < groups; ++g)
             lost = std::max(lost, pl::lost_exponent(t ? &alpha_exponent[(t - 1) * groups] : nullptr, ea, eb,
                                                     t + 1 < frames ? &beta_exponent[(t + 1) * groups] : nullptr,
                                                     g, groups));

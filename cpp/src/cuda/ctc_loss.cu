@@ -12,8 +12,8 @@
 //                      (+ N)        gradient N more: ln beta, at the same time
 //   gradient           warp/row     occupancies, the gradient rows (grad only)
 //
-// With a gradient and rows that fit in shared memory, the lattice runs in
-// probability space first (probability_recursions.cuh), and the log-space
+// With a gradient, rows that fit in shared memory and at most
+// probability::kMaxFrames frames, the lattice runs in probability space first (probability_recursions.cuh), and the log-space
 // kernels then redo only the sequences it could not vouch for:
 //
 //   probability_recursions  2N blocks  alpha, beta, the losses; marks sequences
@@ -57,8 +57,8 @@ DeviceScratch scratch_arrays(void *workspace, const DeviceWorkspaceLayout &layou
         reinterpret_cast<double *>(base + layout.log_norm),
         reinterpret_cast<double *>(base + layout.alpha),
         reinterpret_cast<double *>(base + layout.beta),
-        reinterpret_cast<int64_t *>(base + layout.alpha_exponent),
-        reinterpret_cast<int64_t *>(base + layout.beta_exponent),
+        reinterpret_cast<int32_t *>(base + layout.alpha_exponent),
+        reinterpret_cast<int32_t *>(base + layout.beta_exponent),
         reinterpret_cast<int32_t *>(base + layout.untrusted),
         reinterpret_cast<int32_t *>(base + layout.unvouched),
         reinterpret_cast<double *>(base + layout.rolling),
@@ -88,10 +88,11 @@ bool lattice_shared_memory(int64_t max_states, size_t *bytes) {
         cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
         return false;
     if (wanted + kLatticeStaticShared > size_t(limit)) return true;  // too long a label: the workspace
-    if (cudaFuncSetAttribute(lattice_recursions<Real>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(wanted)) !=
-            cudaSuccess ||
-        cudaFuncSetAttribute(probability_recursions<Real>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             int(wanted)) != cudaSuccess)
+    const auto allow = [&](auto kernel) {
+        return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(wanted)) == cudaSuccess;
+    };
+    if (!allow(lattice_recursions<Real>) || !allow(probability_recursions<Real, 1>) ||
+        !allow(probability_recursions<Real, 2>))
         return false;
     *bytes = wanted;
     return true;
@@ -153,13 +154,19 @@ fastctc_status compute(const fastctc_batch *batch, int64_t max_label_length, con
         if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
     }
     const unsigned lattice_blocks = unsigned(layout.lattice_blocks);
-    if (!grad || rows == 0 || !b.lattice_in_shared) {  // log space throughout
+    const bool probability_path =
+        grad && rows > 0 && b.lattice_in_shared && batch->max_time <= lattice::probability::kMaxFrames;
+    if (!probability_path) {  // log space throughout
         lattice_recursions<<<lattice_blocks, lattice_block, lattice_shared, stream>>>(b, false);
         if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
         if (grad && rows > 0) gradient<Real, LogRows><<<row_blocks(rows), kRowThreads, 0, stream>>>(b, GradientPass::kAll);
         return launched() ? FASTCTC_STATUS_SUCCESS : FASTCTC_STATUS_CUDA_ERROR;
     }
-    probability_recursions<<<lattice_blocks, lattice_block, lattice_shared, stream>>>(b);
+    const int probability_block = probability_threads(layout.max_states);
+    if (probability_sweeps(layout.max_states) == 1)
+        probability_recursions<Real, 1><<<lattice_blocks, probability_block, lattice_shared, stream>>>(b);
+    else
+        probability_recursions<Real, 2><<<lattice_blocks, probability_block, lattice_shared, stream>>>(b);
     if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
     gradient<Real, ProbabilityRows><<<row_blocks(rows), kRowThreads, 0, stream>>>(b, GradientPass::kTrusted);
     if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;

@@ -20,8 +20,8 @@ struct DeviceScratch {
     double *log_norm;
     double *alpha;
     double *beta;
-    int64_t *alpha_exponent;
-    int64_t *beta_exponent;
+    int32_t *alpha_exponent;
+    int32_t *beta_exponent;
     int32_t *untrusted;
     int32_t *unvouched;
     double *rolling;
@@ -69,10 +69,10 @@ struct DeviceBatch {
         return scratch.alpha + (n * max_time + t) * max_states;
     }
     __device__ double *beta_row(int64_t n, int64_t t) const { return scratch.beta + (n * max_time + t) * max_states; }
-    __device__ int64_t *alpha_exponent_row(int64_t n, int64_t t) const {
+    __device__ int32_t *alpha_exponent_row(int64_t n, int64_t t) const {
         return scratch.alpha_exponent + (n * max_time + t) * max_groups;
     }
-    __device__ int64_t *beta_exponent_row(int64_t n, int64_t t) const {
+    __device__ int32_t *beta_exponent_row(int64_t n, int64_t t) const {
         return scratch.beta_exponent + (n * max_time + t) * max_groups;
     }
     // The two rolling rows of lattice block `block` in the workspace, one after the other.

@@ -44,8 +44,8 @@ fastctc_status plan_device_workspace(int64_t max_time, int64_t batch_size, int64
     if (with_grad) {
         l.alpha = bytes.reserve(uint64_t(lattice_count), sizeof(double));
         l.beta = bytes.reserve(uint64_t(lattice_count), sizeof(double));
-        l.alpha_exponent = bytes.reserve(uint64_t(exponent_count), sizeof(int64_t));
-        l.beta_exponent = bytes.reserve(uint64_t(exponent_count), sizeof(int64_t));
+        l.alpha_exponent = bytes.reserve(uint64_t(exponent_count), sizeof(int32_t));
+        l.beta_exponent = bytes.reserve(uint64_t(exponent_count), sizeof(int32_t));
         l.untrusted = bytes.reserve(size, sizeof(int32_t));
         l.unvouched = bytes.reserve(size, sizeof(int32_t));
         l.next_label = bytes.reserve(uint64_t(label_count), sizeof(int64_t));

@@ -13,8 +13,8 @@
 //     log_norm        double[N x T]   ln sum_c e^{u_c} per frame (logits only)
 //     alpha           double[N x T x max_states]     ln alpha, or alpha scaled (gradient)
 //     beta            double[N x T x max_states]     ln beta, or beta scaled (gradient)
-//     alpha_exponent  int64[N x T x max_groups]      group exponents of alpha (gradient)
-//     beta_exponent   int64[N x T x max_groups]      group exponents of beta (gradient)
+//     alpha_exponent  int32[N x T x max_groups]      group exponents of alpha (gradient)
+//     beta_exponent   int32[N x T x max_groups]      group exponents of beta (gradient)
 //     untrusted       int32[N]        1: left to log space by the lattice (gradient)
 //     unvouched       int32[N]        1: left to log space by the gradient (gradient)
 //     rolling         double[blocks x 2 x max_states]

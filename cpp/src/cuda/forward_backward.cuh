@@ -39,10 +39,10 @@ namespace cuda {
 // for kSweeps states (about 110; 1024 threads would cap it at 64, and spill).
 constexpr int kLatticeMaxThreads = 512;
 
-// States a thread works on at once, held in registers: s = i * blockDim.x +
-// threadIdx.x for i < kSweeps, whose inputs are loaded a frame ahead; labels
-// of up to 1023 (2048 states) in one chunk.  Longer labels are taken
-// kSweeps * blockDim.x states at a time.
+// States a thread of this kernel works on at once, held in registers: s = i *
+// blockDim.x + threadIdx.x for i < kSweeps (LatticeBlock's Sweeps), whose
+// inputs are loaded a frame ahead; labels of up to 1023 (2048 states) in one
+// chunk.  Longer labels are taken kSweeps * blockDim.x states at a time.
 constexpr int kSweeps = 4;
 
 // Threads per block for labels of up to max_states states: one per state, in
@@ -53,11 +53,11 @@ inline int lattice_threads(int64_t max_states) {
 }
 
 // Dynamic shared memory a lattice block needs to keep its two rolling rows
-// (doubles), their group exponents (int64, probability_recursions.cuh) and the
+// (doubles), their group exponents (int32, probability_recursions.cuh) and the
 // class of each state (int32) there.
 inline size_t lattice_shared_bytes(int64_t max_states) {
     return size_t(max_states) * (2 * sizeof(double) + sizeof(int32_t)) +
-           size_t(lattice::probability::group_count(max_states)) * 2 * sizeof(int64_t);
+           size_t(lattice::probability::group_count(max_states)) * 2 * sizeof(int32_t);
 }
 
 // Static shared memory of a lattice block: each warp's largest value of the
@@ -76,7 +76,7 @@ extern __shared__ double lattice_shared[];  // laid out by LatticeBlock
 // order eps.  The forward pass adds the shifts back into ln p(l|x); the kept
 // rows stay shifted, which the gradient kernel's per-frame normalisation
 // cancels (lattice.hpp).
-template <typename Real>
+template <typename Real, int Sweeps>
 struct LatticeBlock {
     static constexpr int kMaxWarps = kLatticeMaxThreads / kWarpSize;
 
@@ -84,7 +84,7 @@ struct LatticeBlock {
     int64_t n, frames, states;
     ExtendedLabel label;
     double *rows;            // the two rolling rows, b->max_states apart
-    int64_t *exponent_rows;  // their group exponents, max_groups apart (shared memory only)
+    int32_t *exponent_rows;  // their group exponents, max_groups apart (shared memory only)
     int64_t max_groups;      // group_count(b->max_states)
     const int32_t *classes;  // nullptr: read l'_s from the label
     double *maxima;          // [2][kMaxWarps]: each warp's largest value of a row
@@ -97,7 +97,7 @@ struct LatticeBlock {
         states = label.size();
         if (batch.lattice_in_shared) {
             rows = lattice_shared;
-            exponent_rows = reinterpret_cast<int64_t *>(lattice_shared + 2 * batch.max_states);
+            exponent_rows = reinterpret_cast<int32_t *>(lattice_shared + 2 * batch.max_states);
             int32_t *shared_classes = reinterpret_cast<int32_t *>(exponent_rows + 2 * max_groups);
             for (int64_t s = threadIdx.x; s < states; s += blockDim.x) shared_classes[s] = label[s];
             classes = shared_classes;
@@ -110,7 +110,7 @@ struct LatticeBlock {
     // The rolling row that frame t writes (and frame t + 2 writes again).
     __device__ double *row(int64_t t) const { return rows + (t & 1) * b->max_states; }
     // Its group exponents, in probability space.
-    __device__ int64_t *exponents(int64_t t) const { return exponent_rows + (t & 1) * max_groups; }
+    __device__ int32_t *exponents(int64_t t) const { return exponent_rows + (t & 1) * max_groups; }
 
     __device__ int32_t klass(int64_t s) const { return classes ? classes[s] : label[s]; }
 
@@ -127,9 +127,9 @@ struct LatticeBlock {
 
     // The class offsets l'_s * (class stride) of the thread's states in the
     // first chunk, the same in every frame (0 past the last state).
-    __device__ void first_chunk_offsets(int64_t offsets[kSweeps]) const {
+    __device__ void first_chunk_offsets(int64_t offsets[Sweeps]) const {
 #pragma unroll
-        for (int i = 0; i < kSweeps; ++i)
+        for (int i = 0; i < Sweeps; ++i)
             offsets[i] = state(0, i) < states ? int64_t(klass(state(0, i))) * b->input_strides[2] : 0;
     }
 
@@ -137,19 +137,19 @@ struct LatticeBlock {
     // frame ahead: they become emissions only where used, so no thread waits
     // for these loads before the frame that needs them.
     struct Prefetched {
-        Real value[kSweeps];  // u^t_{l'_s}, or ln y^t_{l'_s} as given
+        Real value[Sweeps];  // u^t_{l'_s}, or ln y^t_{l'_s} as given
         double log_norm;
         __device__ double emission(int i) const { return double(value[i]) - log_norm; }
     };
 
-    __device__ void prefetch(int64_t t, const int64_t offsets[kSweeps], Prefetched *inputs) const {
+    __device__ void prefetch(int64_t t, const int64_t offsets[Sweeps], Prefetched *inputs) const {
         const Real *input = b->input_row(t, n);
 #pragma unroll
-        for (int i = 0; i < kSweeps; ++i) inputs->value[i] = state(0, i) < states ? input[offsets[i]] : Real(0);
+        for (int i = 0; i < Sweeps; ++i) inputs->value[i] = state(0, i) < states ? input[offsets[i]] : Real(0);
         inputs->log_norm = b->log_norm(t, n);
     }
 
-    __device__ int64_t chunk() const { return int64_t(kSweeps) * blockDim.x; }
+    __device__ int64_t chunk() const { return int64_t(Sweeps) * blockDim.x; }
 
     // Records the largest of the thread's values in the row of frame t; every
     // thread calls it before the frame's barrier.  NaN is never the largest.
@@ -173,18 +173,18 @@ struct LatticeBlock {
 // ln alpha for every frame, shifted (see LatticeBlock), into b.alpha_row(n, t)
 // with a gradient; returns ln p(l|x), eq. (8), in every thread.
 template <typename Real>
-__device__ double forward_recursion(const LatticeBlock<Real> &block, bool keep_rows) {
+__device__ double forward_recursion(const LatticeBlock<Real, kSweeps> &block, bool keep_rows) {
     const DeviceBatch<Real> &b = *block.b;
     int64_t offsets[kSweeps];
     bool can_skip[kSweeps];  // the first chunk's, eq. (6)
     block.first_chunk_offsets(offsets);
 #pragma unroll
     for (int i = 0; i < kSweeps; ++i) can_skip[i] = block.state(0, i) < block.states && block.can_skip_into(block.state(0, i));
-    typename LatticeBlock<Real>::Prefetched next_inputs;
+    typename LatticeBlock<Real, kSweeps>::Prefetched next_inputs;
     block.prefetch(0, offsets, &next_inputs);
     double total_shift = 0.0;
     for (int64_t t = 0; t < block.frames; ++t) {
-        const typename LatticeBlock<Real>::Prefetched inputs = next_inputs;
+        const typename LatticeBlock<Real, kSweeps>::Prefetched inputs = next_inputs;
         if (t + 1 < block.frames) block.prefetch(t + 1, offsets, &next_inputs);  // in flight during frame t
         const double *prev = t > 0 ? block.row(t - 1) : nullptr;
         const double shift = t > 0 ? block.shift_after(t - 1) : 0.0;
@@ -223,7 +223,7 @@ __device__ double forward_recursion(const LatticeBlock<Real> &block, bool keep_r
 // one down, shifted (see LatticeBlock), into b.beta_row(n, t).  The rolling
 // rows hold ln(beta_t(s) y^t_{l'_s}), shifted the same, for frame t - 1.
 template <typename Real>
-__device__ void backward_recursion(const LatticeBlock<Real> &block) {
+__device__ void backward_recursion(const LatticeBlock<Real, kSweeps> &block) {
     const DeviceBatch<Real> &b = *block.b;
     int64_t offsets[kSweeps];
     bool can_skip[kSweeps];  // from s to s + 2, in the first chunk, eq. (11)
@@ -233,10 +233,10 @@ __device__ void backward_recursion(const LatticeBlock<Real> &block) {
         const int64_t s = block.state(0, i);
         can_skip[i] = s + 2 < block.states && block.can_skip_into(s + 2);
     }
-    typename LatticeBlock<Real>::Prefetched next_inputs;
+    typename LatticeBlock<Real, kSweeps>::Prefetched next_inputs;
     block.prefetch(block.frames - 1, offsets, &next_inputs);
     for (int64_t t = block.frames - 1; t >= 0; --t) {
-        const typename LatticeBlock<Real>::Prefetched inputs = next_inputs;
+        const typename LatticeBlock<Real, kSweeps>::Prefetched inputs = next_inputs;
         if (t > 0) block.prefetch(t - 1, offsets, &next_inputs);  // in flight during frame t
         const bool last = t + 1 == block.frames;
         const double *next = last ? nullptr : block.row(t + 1);
@@ -290,14 +290,14 @@ __global__ void __launch_bounds__(kLatticeMaxThreads, 1)
     if (only_untrusted && !b.scratch.untrusted[n] && !b.scratch.unvouched[n]) return;
     const bool impossible = b.scratch.impossible[n] != 0;
     if (!forward) {
-        if (!impossible && b.input_lengths[n] > 0) backward_recursion(LatticeBlock<Real>(b, n));
+        if (!impossible && b.input_lengths[n] > 0) backward_recursion(LatticeBlock<Real, kSweeps>(b, n));
         return;
     }
     double log_p = 0.0;  // frames == 0 with an empty label: the empty path, probability 1
     if (impossible)
         log_p = -INFINITY;  // no alignment exists
     else if (b.input_lengths[n] > 0)
-        log_p = forward_recursion(LatticeBlock<Real>(b, n), b.grad != nullptr);
+        log_p = forward_recursion(LatticeBlock<Real, kSweeps>(b, n), b.grad != nullptr);
     if (first_thread) {
         b.scratch.log_p[n] = log_p;
         double loss = -log_p;

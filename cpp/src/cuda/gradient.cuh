@@ -55,7 +55,7 @@ struct LogRows {
 // certificate of probability_lattice.hpp.
 struct ProbabilityRows {
     const double *alpha, *beta;
-    const int64_t *alpha_exponent, *beta_exponent;
+    const int32_t *alpha_exponent, *beta_exponent;
     int64_t states, top, lost;
 
     template <typename Real>
@@ -63,12 +63,12 @@ struct ProbabilityRows {
         : alpha(b.alpha_row(n, t)), beta(b.beta_row(n, t)), alpha_exponent(b.alpha_exponent_row(n, t)),
           beta_exponent(b.beta_exponent_row(n, t)), states(states_) {
         namespace probability = lattice::probability;
-        const int64_t groups = probability::group_count(states);
-        const int64_t *prev_alpha = t > 0 ? b.alpha_exponent_row(n, t - 1) : nullptr;
-        const int64_t *next_beta = t + 1 < b.input_lengths[n] ? b.beta_exponent_row(n, t + 1) : nullptr;
-        int64_t largest = 2 * probability::kEmpty, largest_lost = probability::kEmpty;
-        for (int64_t g = lane; g < groups; g += kWarpSize) {
-            const int64_t sum = alpha_exponent[g] + beta_exponent[g];
+        const int groups = int(probability::group_count(states));
+        const int32_t *prev_alpha = t > 0 ? b.alpha_exponent_row(n, t - 1) : nullptr;
+        const int32_t *next_beta = t + 1 < b.input_lengths[n] ? b.beta_exponent_row(n, t + 1) : nullptr;
+        int64_t largest = 2 * int64_t(probability::kEmpty), largest_lost = probability::kEmpty;
+        for (int g = lane; g < groups; g += kWarpSize) {
+            const int64_t sum = int64_t(alpha_exponent[g]) + beta_exponent[g];
             if (sum > largest) largest = sum;
             const int64_t lost_here =
                 probability::lost_exponent(prev_alpha, alpha_exponent, beta_exponent, next_beta, g, groups);
@@ -78,7 +78,7 @@ struct ProbabilityRows {
         lost = warp_max(largest_lost);
     }
     __device__ double product(int64_t s) const {
-        const int64_t g = lattice::probability::group_of(s);
+        const int g = lattice::probability::group_of(int(s));
         return lattice::probability::scaled_product(alpha[s], beta[s], alpha_exponent[g], beta_exponent[g], top);
     }
     __device__ bool trusted(double z) const { return lattice::probability::frame_trusted(z, top, states, lost); }

@@ -14,7 +14,13 @@
 //
 // A group's new values are computed in its unit, the larger exponent of the
 // groups it reads (itself and its neighbour); the other's factor is
-// 2^{difference} <= 1.  With emissions y <= 1 and values below 2, whatever
+// 2^{difference} <= 1.
+//
+// States and exponents are 32-bit integers: the path runs only where a row
+// fits in shared memory, and on at most kMaxFrames frames, over which an
+// exponent falls by at most 1075 a frame (a value below 2^-1074 is 0) and
+// rises by at most 2 (values below 2, emissions at most 1, three terms).
+// Sums of two exponents are taken in 64 bits.  With emissions y <= 1 and values below 2, whatever
 // underflows there (a subnormal or flushed factor, emission or product) is
 // below 2^kLostBelow in those units.  The gradient kernel turns this into a
 // certificate (frame_trusted()); a sequence it cannot vouch for, or with an
@@ -32,14 +38,16 @@ namespace lattice {
 namespace probability {
 
 constexpr int kGroupBits = 5;  // 32 states share a scale
-constexpr int64_t kEmpty = -(int64_t(1) << 60);  // the exponent of a group without mass
+constexpr int64_t kMaxFrames = int64_t(1) << 19;
+constexpr int32_t kEmpty = -(int32_t(1) << 30);  // the exponent of a group without mass, below any other
+static_assert(kMaxFrames * 1075 < (int64_t(1) << 30), "exponents stay above kEmpty");
 // Below 2^kLostBelow in the unit of its group a new value may be wrong (at
 // most 3 terms of 2 * 2^-1022, or a product below 2^-1022).
-constexpr int64_t kLostBelow = -1000;
+constexpr int32_t kLostBelow = -1000;
 // A frame is trusted if what underflow can have cost it is below 2^-80 of it.
 constexpr double kTrustedMargin = 80.0;
 
-FASTCTC_HOST_DEVICE inline int64_t group_of(int64_t s) { return s >> kGroupBits; }
+FASTCTC_HOST_DEVICE inline int group_of(int s) { return s >> kGroupBits; }
 FASTCTC_HOST_DEVICE inline int64_t group_count(int64_t states) {
     return (states + (int64_t(1) << kGroupBits) - 1) >> kGroupBits;
 }
@@ -64,10 +72,14 @@ FASTCTC_HOST_DEVICE inline double from_bits(uint64_t bits) {
 #endif
 }
 
-// 2^k for k <= 1023, exactly; 0 below the subnormals.
-FASTCTC_HOST_DEVICE inline double power_of_two(int64_t k) {
-    if (k >= -1022) return from_bits(uint64_t(1023 + k) << 52);  // a normal number: its exponent field alone
-    return k < -1074 ? 0.0 : std::ldexp(1.0, int(k));
+// 2^k for k <= 1023, exactly; 0 below the subnormals.  Without branches: a
+// normal power of two is its exponent field alone, and a subnormal one
+// 2^{k + 64} 2^-64.
+FASTCTC_HOST_DEVICE inline double power_of_two(int32_t k) {
+    const bool subnormal = k < -1022;
+    const double power = from_bits(uint64_t(1023 + (subnormal ? k + 64 : k)) << 52);
+    const double value = subnormal ? power * 0x1p-64 : power;
+    return k < -1074 ? 0.0 : value;  // the bits above are garbage there
 }
 
 // The upper 32 bits of a value >= 0: ordered as the values are, so a group's
@@ -91,18 +103,21 @@ FASTCTC_HOST_DEVICE inline double scaled(double value, uint32_t largest_high_wor
 }
 
 // The exponent of that group after scaling: its unit plus the scaling's.
-FASTCTC_HOST_DEVICE inline int64_t group_exponent(uint32_t largest_high_word, int64_t unit) {
+FASTCTC_HOST_DEVICE inline int32_t group_exponent(uint32_t largest_high_word, int32_t unit) {
     return largest_high_word == 0 ? kEmpty : unit + binary_exponent(largest_high_word);
 }
 
-FASTCTC_HOST_DEVICE inline int64_t larger(int64_t a, int64_t b) { return a > b ? a : b; }
+template <typename Int>
+FASTCTC_HOST_DEVICE inline Int larger(Int a, Int b) {
+    return a > b ? a : b;
+}
 
 // The unit of group g's new values: forward, it reads groups g and g - 1 of
 // the previous frame; backward, groups g and g + 1 of the next.
-FASTCTC_HOST_DEVICE inline int64_t forward_unit(const int64_t *prev_exponent, int64_t g) {
+FASTCTC_HOST_DEVICE inline int32_t forward_unit(const int32_t *prev_exponent, int g) {
     return g > 0 ? larger(prev_exponent[g], prev_exponent[g - 1]) : prev_exponent[g];
 }
-FASTCTC_HOST_DEVICE inline int64_t backward_unit(const int64_t *next_exponent, int64_t g, int64_t groups) {
+FASTCTC_HOST_DEVICE inline int32_t backward_unit(const int32_t *next_exponent, int g, int groups) {
     return g + 1 < groups ? larger(next_exponent[g], next_exponent[g + 1]) : next_exponent[g];
 }
 
@@ -112,27 +127,30 @@ struct UnitFactors {
     double own, neighbour;
 };
 
-FASTCTC_HOST_DEVICE inline UnitFactors forward_factors(const int64_t *prev_exponent, int64_t g, int64_t unit) {
+FASTCTC_HOST_DEVICE inline UnitFactors forward_factors(const int32_t *prev_exponent, int g, int32_t unit) {
     return {power_of_two(prev_exponent[g] - unit), g > 0 ? power_of_two(prev_exponent[g - 1] - unit) : 0.0};
 }
-FASTCTC_HOST_DEVICE inline UnitFactors backward_factors(const int64_t *next_exponent, int64_t g, int64_t groups,
-                                                        int64_t unit) {
+FASTCTC_HOST_DEVICE inline UnitFactors backward_factors(const int32_t *next_exponent, int g, int groups,
+                                                        int32_t unit) {
     return {power_of_two(next_exponent[g] - unit), g + 1 < groups ? power_of_two(next_exponent[g + 1] - unit) : 0.0};
 }
 
-// A previous row's value at state `from` in the unit of state s's group.
-FASTCTC_HOST_DEVICE inline double in_unit(const double *row, int64_t from, int64_t s, UnitFactors f) {
-    return row[from] * (group_of(from) == group_of(s) ? f.own : f.neighbour);
+// The factor for a previous row's value `distance` states before (forward)
+// or after (backward) state s, where s has `room` states of its own group on
+// that side.
+FASTCTC_HOST_DEVICE inline double factor(int distance, int room, UnitFactors f) {
+    return distance <= room ? f.own : f.neighbour;
 }
 
 // alpha_t(s) in the unit of its group, eqs. (5)-(7); prev is frame t - 1's
 // row (nullptr at t = 0, where the unit is 2^0), f its forward_factors(),
 // y = y^t_{l'_s}.
-FASTCTC_HOST_DEVICE inline double alpha(const double *prev, int64_t s, bool can_skip, double y, UnitFactors f) {
+FASTCTC_HOST_DEVICE inline double alpha(const double *prev, int s, bool can_skip, double y, UnitFactors f) {
     if (!prev) return s < 2 ? y : 0.0;  // eq. (5)
-    double sum = in_unit(prev, s, s, f);
-    if (s >= 1) sum += in_unit(prev, s - 1, s, f);
-    if (can_skip) sum += in_unit(prev, s - 2, s, f);
+    const int room = s & ((1 << kGroupBits) - 1);  // states of its group before s
+    double sum = prev[s] * f.own;
+    if (s >= 1) sum += prev[s - 1] * factor(1, room, f);
+    if (can_skip) sum += prev[s - 2] * factor(2, room, f);
     return y * sum;  // eqs. (6)-(7)
 }
 
@@ -140,21 +158,21 @@ FASTCTC_HOST_DEVICE inline double alpha(const double *prev, int64_t s, bool can_
 // (10)-(11); next_weighted[s'] is beta_{t+1}(s') y^{t+1}_{l'_{s'}} in the
 // scale of frame t + 1 (nullptr at the last frame, eq. (9), unit 2^0), f its
 // backward_factors(); can_skip says whether a path may jump from s to s + 2.
-FASTCTC_HOST_DEVICE inline double beta(const double *next_weighted, int64_t s, int64_t states, bool can_skip,
-                                       UnitFactors f) {
+FASTCTC_HOST_DEVICE inline double beta(const double *next_weighted, int s, int states, bool can_skip, UnitFactors f) {
     if (!next_weighted) return s >= states - 2 ? 1.0 : 0.0;
-    double sum = in_unit(next_weighted, s, s, f);
-    if (s + 1 < states) sum += in_unit(next_weighted, s + 1, s, f);
-    if (can_skip) sum += in_unit(next_weighted, s + 2, s, f);
+    const int room = (1 << kGroupBits) - 1 - (s & ((1 << kGroupBits) - 1));  // states of its group after s
+    double sum = next_weighted[s] * f.own;
+    if (s + 1 < states) sum += next_weighted[s + 1] * factor(1, room, f);
+    if (can_skip) sum += next_weighted[s + 2] * factor(2, room, f);
     return sum;
 }
 
 // ln p(l|x) from the last forward row, eq. (8); NaN or -inf where the row
 // cannot give it (the log-space path then recomputes the sequence).
-FASTCTC_HOST_DEVICE inline double log_likelihood(const double *last, const int64_t *exponent, int64_t states) {
+FASTCTC_HOST_DEVICE inline double log_likelihood(const double *last, const int32_t *exponent, int states) {
     const double a = last[states - 1], b = states >= 2 ? last[states - 2] : 0.0;
-    const int64_t ea = exponent[group_of(states - 1)], eb = states >= 2 ? exponent[group_of(states - 2)] : kEmpty;
-    const int64_t top = larger(ea, eb);
+    const int32_t ea = exponent[group_of(states - 1)], eb = states >= 2 ? exponent[group_of(states - 2)] : kEmpty;
+    const int32_t top = larger(ea, eb);
     const double sum = a * power_of_two(ea - top) + b * power_of_two(eb - top);
     return std::log(sum) + double(top) * 0.69314718055994530942;  // ln 2
 }
@@ -162,9 +180,10 @@ FASTCTC_HOST_DEVICE inline double log_likelihood(const double *last, const int64
 // alpha_t(s) beta_t(s) / 2^top, with top the frame's largest sum of a group's
 // two exponents: the occupancies before the frame's normalisation
 // (lattice.hpp, scaled_product()).
-FASTCTC_HOST_DEVICE inline double scaled_product(double alpha, double beta, int64_t alpha_exponent,
-                                                 int64_t beta_exponent, int64_t top) {
-    return (alpha * beta) * power_of_two(alpha_exponent + beta_exponent - top);
+FASTCTC_HOST_DEVICE inline double scaled_product(double alpha, double beta, int32_t alpha_exponent,
+                                                 int32_t beta_exponent, int64_t top) {
+    const int64_t k = int64_t(alpha_exponent) + beta_exponent - top;  // <= 0
+    return (alpha * beta) * power_of_two(int32_t(k < -2000 ? -2000 : k));
 }
 
 // What underflow can have cost frame t in group g, as an exponent of 2:
@@ -174,12 +193,11 @@ FASTCTC_HOST_DEVICE inline double scaled_product(double alpha, double beta, int6
 // itself times beta_t(s) < 2^{beta's exponent + 1} to p(l|x) (eq. (14)).
 // Likewise for beta_t, whose unit is backward_unit() of frame t + 1's
 // exponents (at the last frame, next_beta nullptr, beta is exact).
-FASTCTC_HOST_DEVICE inline int64_t lost_exponent(const int64_t *prev_alpha, const int64_t *alpha,
-                                                 const int64_t *beta, const int64_t *next_beta, int64_t g,
-                                                 int64_t groups) {
+FASTCTC_HOST_DEVICE inline int64_t lost_exponent(const int32_t *prev_alpha, const int32_t *alpha,
+                                                 const int32_t *beta, const int32_t *next_beta, int g, int groups) {
     const int64_t alpha_unit = prev_alpha ? forward_unit(prev_alpha, g) : 0;
     const int64_t beta_unit = next_beta ? backward_unit(next_beta, g, groups) : kEmpty;
-    return larger(alpha_unit + beta[g], alpha[g] + beta_unit) + kLostBelow + 1;
+    return larger<int64_t>(alpha_unit + beta[g], alpha[g] + beta_unit) + kLostBelow + 1;
 }
 
 // Whether frame t's occupancies can be trusted, from z (the sum of its

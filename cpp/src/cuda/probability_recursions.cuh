@@ -51,6 +51,22 @@ __device__ inline double probability_of(double log_emission, bool *broken) {
     return exp(log_emission);
 }
 
+// The rolling rows and their group exponents in shared memory, where the
+// probability path always keeps them (LatticeBlock's layout), addressed as
+// shared memory so that no access goes through a generic address.
+struct SharedRows {
+    double *values;      // two rows, max_states apart
+    int32_t *exponents;  // two rows, max_groups apart
+    int64_t max_states, max_groups;
+
+    template <typename Real>
+    __device__ explicit SharedRows(const DeviceBatch<Real> &b)
+        : values(lattice_shared), exponents(reinterpret_cast<int32_t *>(lattice_shared + 2 * b.max_states)),
+          max_states(b.max_states), max_groups(b.max_groups) {}
+    __device__ double *row(int64_t t) const { return values + (t & 1) * max_states; }
+    __device__ int32_t *exponent_row(int64_t t) const { return exponents + (t & 1) * max_groups; }
+};
+
 // Scales the warp's group of new values u (in the group's unit) and stores
 // them in the rolling row (unless nullptr) and the kept row, the group's
 // exponent in both exponent rows; returns the scaled value.  Every lane of
@@ -58,9 +74,9 @@ __device__ inline double probability_of(double log_emission, bool *broken) {
 // g < group count.
 struct GroupStore {
     double *row, *kept;
-    int64_t *exponents, *kept_exponents;
+    int32_t *exponents, *kept_exponents;
 
-    __device__ double scale(double u, int64_t s, int64_t states, int64_t g, int64_t unit) const {
+    __device__ double scale(double u, int s, int states, int g, int32_t unit) const {
         const uint32_t largest = warp_max_word(s < states ? probability::high_word(u) : 0u);
         const double value = probability::scaled(u, largest);
         if (s < states) {
@@ -68,7 +84,7 @@ struct GroupStore {
             kept[s] = value;
         }
         if (threadIdx.x % kWarpSize == 0) {
-            const int64_t exponent = probability::group_exponent(largest, unit);
+            const int32_t exponent = probability::group_exponent(largest, unit);
             exponents[g] = exponent;
             kept_exponents[g] = exponent;
         }
@@ -79,33 +95,35 @@ struct GroupStore {
 // alpha_t for every frame into b.alpha_row(n, t) and b.alpha_exponent_row(n, t);
 // returns ln p(l|x), eq. (8), in every thread (NaN or -inf if the sequence is
 // left to log space).
-template <typename Real>
-__device__ double forward_probabilities(const LatticeBlock<Real> &block, bool *broken) {
+template <typename Real, int Sweeps>
+__device__ double forward_probabilities(const LatticeBlock<Real, Sweeps> &block, bool *broken) {
     const DeviceBatch<Real> &b = *block.b;
-    const int64_t groups = probability::group_count(block.states);
-    int64_t offsets[kSweeps];
-    bool can_skip[kSweeps];  // the first chunk's, eq. (6)
+    const SharedRows shared(b);
+    const int states = int(block.states), groups = int(probability::group_count(states));
+    const int threads = int(blockDim.x), chunk = Sweeps * threads;
+    int64_t offsets[Sweeps];
+    bool can_skip[Sweeps];  // the first chunk's, eq. (6)
     block.first_chunk_offsets(offsets);
 #pragma unroll
-    for (int i = 0; i < kSweeps; ++i) can_skip[i] = block.state(0, i) < block.states && block.can_skip_into(block.state(0, i));
-    typename LatticeBlock<Real>::Prefetched next_inputs;
+    for (int i = 0; i < Sweeps; ++i) can_skip[i] = block.state(0, i) < states && block.can_skip_into(block.state(0, i));
+    typename LatticeBlock<Real, Sweeps>::Prefetched next_inputs;
     block.prefetch(0, offsets, &next_inputs);
     for (int64_t t = 0; t < block.frames; ++t) {
-        const typename LatticeBlock<Real>::Prefetched inputs = next_inputs;
+        const typename LatticeBlock<Real, Sweeps>::Prefetched inputs = next_inputs;
         if (t + 1 < block.frames) block.prefetch(t + 1, offsets, &next_inputs);  // in flight during frame t
-        const double *prev = t > 0 ? block.row(t - 1) : nullptr;
-        const int64_t *prev_exponents = t > 0 ? block.exponents(t - 1) : nullptr;
-        const GroupStore store{block.row(t), b.alpha_row(block.n, t), block.exponents(t),
+        const double *prev = t > 0 ? shared.row(t - 1) : nullptr;
+        const int32_t *prev_exponents = shared.exponent_row(t - 1);
+        const GroupStore store{shared.row(t), b.alpha_row(block.n, t), shared.exponent_row(t),
                                b.alpha_exponent_row(block.n, t)};
-        for (int64_t first = 0; first < block.states; first += block.chunk()) {
-            double u[kSweeps];
-            int64_t unit[kSweeps];
+        for (int first = 0; first < states; first += chunk) {
+            double u[Sweeps];
+            int32_t unit[Sweeps];
 #pragma unroll
-            for (int i = 0; i < kSweeps; ++i) {
-                const int64_t s = block.state(first, i), g = probability::group_of(s);
+            for (int i = 0; i < Sweeps; ++i) {
+                const int s = first + i * threads + int(threadIdx.x), g = probability::group_of(s);
                 unit[i] = prev && g < groups ? probability::forward_unit(prev_exponents, g) : 0;
                 u[i] = 0.0;
-                if (s < block.states) {
+                if (s < states) {
                     const double y = probability_of(first == 0 ? inputs.emission(i) : block.emission(t, s), broken);
                     const bool skip = first == 0 ? can_skip[i] : block.can_skip_into(s);
                     const probability::UnitFactors f =
@@ -114,79 +132,96 @@ __device__ double forward_probabilities(const LatticeBlock<Real> &block, bool *b
                 }
             }
 #pragma unroll
-            for (int i = 0; i < kSweeps; ++i) {
-                const int64_t s = block.state(first, i), g = probability::group_of(s);
-                if (g < groups) store.scale(u[i], s, block.states, g, unit[i]);  // the same g in the whole warp
+            for (int i = 0; i < Sweeps; ++i) {
+                const int s = first + i * threads + int(threadIdx.x), g = probability::group_of(s);
+                if (g < groups) store.scale(u[i], s, states, g, unit[i]);  // the same g in the whole warp
             }
         }
         __syncthreads();  // frame t complete before frame t + 1 reads it
     }
     const int64_t last = block.frames - 1;
-    return probability::log_likelihood(block.row(last), block.exponents(last), block.states);
+    return probability::log_likelihood(shared.row(last), shared.exponent_row(last), states);
 }
 
 // beta_t (ours, without the emission at t) for every frame, from the last one
 // down, into b.beta_row(n, t) and b.beta_exponent_row(n, t).  The rolling rows
 // hold beta_t(s) y^t_{l'_s} in the scale of frame t, for frame t - 1.
-template <typename Real>
-__device__ void backward_probabilities(const LatticeBlock<Real> &block, bool *broken) {
+template <typename Real, int Sweeps>
+__device__ void backward_probabilities(const LatticeBlock<Real, Sweeps> &block, bool *broken) {
     const DeviceBatch<Real> &b = *block.b;
-    const int64_t groups = probability::group_count(block.states);
-    int64_t offsets[kSweeps];
-    bool can_skip[kSweeps];  // from s to s + 2, in the first chunk, eq. (11)
+    const SharedRows shared(b);
+    const int states = int(block.states), groups = int(probability::group_count(states));
+    const int threads = int(blockDim.x), chunk = Sweeps * threads;
+    int64_t offsets[Sweeps];
+    bool can_skip[Sweeps];  // from s to s + 2, in the first chunk, eq. (11)
     block.first_chunk_offsets(offsets);
 #pragma unroll
-    for (int i = 0; i < kSweeps; ++i) {
+    for (int i = 0; i < Sweeps; ++i) {
         const int64_t s = block.state(0, i);
-        can_skip[i] = s + 2 < block.states && block.can_skip_into(s + 2);
+        can_skip[i] = s + 2 < states && block.can_skip_into(s + 2);
     }
-    typename LatticeBlock<Real>::Prefetched next_inputs;
+    typename LatticeBlock<Real, Sweeps>::Prefetched next_inputs;
     block.prefetch(block.frames - 1, offsets, &next_inputs);
     for (int64_t t = block.frames - 1; t >= 0; --t) {
-        const typename LatticeBlock<Real>::Prefetched inputs = next_inputs;
+        const typename LatticeBlock<Real, Sweeps>::Prefetched inputs = next_inputs;
         if (t > 0) block.prefetch(t - 1, offsets, &next_inputs);  // in flight during frame t
         const bool last = t + 1 == block.frames;
-        const double *next = last ? nullptr : block.row(t + 1);
-        const int64_t *next_exponents = last ? nullptr : block.exponents(t + 1);
-        double *cur = block.row(t);  // beta y, written below
-        const GroupStore store{nullptr, b.beta_row(block.n, t), block.exponents(t), b.beta_exponent_row(block.n, t)};
-        for (int64_t first = 0; first < block.states; first += block.chunk()) {
-            double u[kSweeps], y[kSweeps];
-            int64_t unit[kSweeps];
+        const double *next = last ? nullptr : shared.row(t + 1);
+        const int32_t *next_exponents = shared.exponent_row(t + 1);
+        double *cur = shared.row(t);  // beta y, written below
+        const GroupStore store{nullptr, b.beta_row(block.n, t), shared.exponent_row(t),
+                               b.beta_exponent_row(block.n, t)};
+        for (int first = 0; first < states; first += chunk) {
+            double u[Sweeps], y[Sweeps];
+            int32_t unit[Sweeps];
 #pragma unroll
-            for (int i = 0; i < kSweeps; ++i) {
-                const int64_t s = block.state(first, i), g = probability::group_of(s);
+            for (int i = 0; i < Sweeps; ++i) {
+                const int s = first + i * threads + int(threadIdx.x), g = probability::group_of(s);
                 unit[i] = next && g < groups ? probability::backward_unit(next_exponents, g, groups) : 0;
                 u[i] = 0.0;
                 y[i] = 0.0;
-                if (s < block.states) {
+                if (s < states) {
                     y[i] = probability_of(first == 0 ? inputs.emission(i) : block.emission(t, s), broken);
-                    const bool skip =
-                        first == 0 ? can_skip[i] : s + 2 < block.states && block.can_skip_into(s + 2);
+                    const bool skip = first == 0 ? can_skip[i] : s + 2 < states && block.can_skip_into(s + 2);
                     const probability::UnitFactors f =
                         next ? probability::backward_factors(next_exponents, g, groups, unit[i])
                              : probability::UnitFactors{};
-                    u[i] = probability::beta(next, s, block.states, skip, f);
+                    u[i] = probability::beta(next, s, states, skip, f);
                 }
             }
 #pragma unroll
-            for (int i = 0; i < kSweeps; ++i) {
-                const int64_t s = block.state(first, i), g = probability::group_of(s);
+            for (int i = 0; i < Sweeps; ++i) {
+                const int s = first + i * threads + int(threadIdx.x), g = probability::group_of(s);
                 if (g >= groups) continue;  // the same g in the whole warp
-                const double value = store.scale(u[i], s, block.states, g, unit[i]);
-                if (s < block.states) cur[s] = value * y[i];
+                const double value = store.scale(u[i], s, states, g, unit[i]);
+                if (s < states) cur[s] = value * y[i];
             }
         }
         __syncthreads();  // frame t complete before frame t - 1 reads it
     }
 }
 
+// Threads per probability block, at most, and the states each takes in a
+// sweep (LatticeBlock's Sweeps): labels of up to 511 (1023 states) take one
+// sweep of up to 1024 threads, longer ones two (labels of up to 1023 in one
+// chunk).  More warps than the log-space kernel's 512 threads hide more of a
+// frame's latency, and a sweep costs instructions even where it holds no
+// state; 1024 threads leave 64 registers a thread, enough for two sweeps.
+constexpr int kProbabilityMaxThreads = 1024;
+
+inline int probability_sweeps(int64_t max_states) { return max_states <= kProbabilityMaxThreads ? 1 : 2; }
+
+inline int probability_threads(int64_t max_states) {
+    const int64_t warps = (max_states + kWarpSize - 1) / kWarpSize;
+    return warps * kWarpSize < kProbabilityMaxThreads ? int(warps * kWarpSize) : kProbabilityMaxThreads;
+}
+
 // With a gradient, where the rows fit in shared memory: blocks [0, N) run the
 // forward recursion and write ln p(l|x) and the losses, blocks [N, 2N) the
 // backward recursion, in probability space.  Sequences left to log space are
 // marked in scratch.untrusted (cleared by prepare_sequences).
-template <typename Real>
-__global__ void __launch_bounds__(kLatticeMaxThreads, 1)
+template <typename Real, int Sweeps>
+__global__ void __launch_bounds__(kProbabilityMaxThreads, 1)
     probability_recursions(const __grid_constant__ DeviceBatch<Real> b) {
     const bool forward = blockIdx.x < b.batch_size;
     const int64_t n = forward ? int64_t(blockIdx.x) : int64_t(blockIdx.x) - b.batch_size;
@@ -198,7 +233,7 @@ __global__ void __launch_bounds__(kLatticeMaxThreads, 1)
     const bool impossible = b.scratch.impossible[n] != 0;
     bool broken = false;
     if (!forward) {
-        if (!impossible && b.input_lengths[n] > 0) backward_probabilities(LatticeBlock<Real>(b, n), &broken);
+        if (!impossible && b.input_lengths[n] > 0) backward_probabilities(LatticeBlock<Real, Sweeps>(b, n), &broken);
         if (broken) b.scratch.untrusted[n] = 1;
         return;
     }
@@ -206,7 +241,7 @@ __global__ void __launch_bounds__(kLatticeMaxThreads, 1)
     if (impossible)
         log_p = -INFINITY;  // no alignment exists
     else if (b.input_lengths[n] > 0)
-        log_p = forward_probabilities(LatticeBlock<Real>(b, n), &broken);
+        log_p = forward_probabilities(LatticeBlock<Real, Sweeps>(b, n), &broken);
     if (broken || (!impossible && !(log_p > -INFINITY && log_p < INFINITY))) b.scratch.untrusted[n] = 1;
     if (first_thread) {
         b.scratch.log_p[n] = log_p;
