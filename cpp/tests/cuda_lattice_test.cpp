@@ -195,7 +195,7 @@ double probability_sequence(const Problem &p, int64_t n, int64_t label_offset, s
         for (int g = 0; g < groups; ++g) unit[g] = t ? pl::forward_unit(prev_exponent, g) : 0;
         for (int s = 0; s < states; ++s) {
             const int g = pl::group_of(s);
-            const pl::UnitFactors f = t ? pl::forward_factors(prev_exponent, g, unit[g]) : pl::UnitFactors{};
+            const pl::UnitFactors f = t ? pl::forward_factors(prev_exponent, g) : pl::UnitFactors{};
             u[s] = pl::alpha(prev, s, can_skip_into(s), emission(t, s), f);
         }
         scale_groups(u, unit, &alpha[t * states], &alpha_exponent[t * groups]);
@@ -210,7 +210,7 @@ double probability_sequence(const Problem &p, int64_t n, int64_t label_offset, s
         for (int g = 0; g < groups; ++g) unit[g] = last ? 0 : pl::backward_unit(next_exponent, g, groups);
         for (int s = 0; s < states; ++s) {
             const int g = pl::group_of(s);
-            const pl::UnitFactors f = last ? pl::UnitFactors{} : pl::backward_factors(next_exponent, g, groups, unit[g]);
+            const pl::UnitFactors f = last ? pl::UnitFactors{} : pl::backward_factors(next_exponent, g, groups);
             u[s] = pl::beta(next, s, states, can_skip_into(s + 2), f);
         }
         scale_groups(u, unit, &beta[t * states], &beta_exponent[t * groups]);

@@ -88,10 +88,14 @@ struct LatticeBlock {
     int64_t max_groups;      // group_count(b->max_states)
     const int32_t *classes;  // nullptr: read l'_s from the label
     double *maxima;          // [2][kMaxWarps]: each warp's largest value of a row
+    const Real *sequence_inputs;  // b->input_row(0, n)
+    const double *log_norms;      // b->log_norm(0, n) onwards, or nullptr for log-scores
 
     __device__ LatticeBlock(const DeviceBatch<Real> &batch, int64_t sequence)
         : b(&batch), n(sequence), frames(batch.input_lengths[sequence]), label(batch.label(sequence)),
-          exponent_rows(nullptr), max_groups(lattice::probability::group_count(batch.max_states)), classes(nullptr) {
+          exponent_rows(nullptr), max_groups(lattice::probability::group_count(batch.max_states)), classes(nullptr),
+          sequence_inputs(batch.input_row(0, sequence)),
+          log_norms(batch.log_probs ? nullptr : batch.scratch.log_norm + sequence * batch.max_time) {
         __shared__ double warp_maxima[kLatticeStaticShared / sizeof(double)];
         maxima = warp_maxima;
         states = label.size();
@@ -143,10 +147,10 @@ struct LatticeBlock {
     };
 
     __device__ void prefetch(int64_t t, const int64_t offsets[Sweeps], Prefetched *inputs) const {
-        const Real *input = b->input_row(t, n);
+        const Real *input = sequence_inputs + t * b->input_strides[0];
 #pragma unroll
         for (int i = 0; i < Sweeps; ++i) inputs->value[i] = state(0, i) < states ? input[offsets[i]] : Real(0);
-        inputs->log_norm = b->log_norm(t, n);
+        inputs->log_norm = log_norms ? log_norms[t] : 0.0;
     }
 
     __device__ int64_t chunk() const { return int64_t(Sweeps) * blockDim.x; }

@@ -122,17 +122,23 @@ FASTCTC_HOST_DEVICE inline int32_t backward_unit(const int32_t *next_exponent, i
 }
 
 // The factors that bring a previous row's groups into a new group's unit:
-// its own group's, and the neighbour's (g - 1 forward, g + 1 backward).
+// its own group's, and the neighbour's (g - 1 forward, g + 1 backward).  The
+// unit is the larger of the two exponents, so one factor is 1.
 struct UnitFactors {
     double own, neighbour;
 };
 
-FASTCTC_HOST_DEVICE inline UnitFactors forward_factors(const int32_t *prev_exponent, int g, int32_t unit) {
-    return {power_of_two(prev_exponent[g] - unit), g > 0 ? power_of_two(prev_exponent[g - 1] - unit) : 0.0};
+FASTCTC_HOST_DEVICE inline UnitFactors unit_factors(int32_t own, int32_t neighbour) {
+    const int32_t difference = neighbour - own;
+    const double smaller = power_of_two(difference > 0 ? -difference : difference);
+    return difference > 0 ? UnitFactors{smaller, 1.0} : UnitFactors{1.0, smaller};
 }
-FASTCTC_HOST_DEVICE inline UnitFactors backward_factors(const int32_t *next_exponent, int g, int groups,
-                                                        int32_t unit) {
-    return {power_of_two(next_exponent[g] - unit), g + 1 < groups ? power_of_two(next_exponent[g + 1] - unit) : 0.0};
+
+FASTCTC_HOST_DEVICE inline UnitFactors forward_factors(const int32_t *prev_exponent, int g) {
+    return g > 0 ? unit_factors(prev_exponent[g], prev_exponent[g - 1]) : UnitFactors{1.0, 0.0};
+}
+FASTCTC_HOST_DEVICE inline UnitFactors backward_factors(const int32_t *next_exponent, int g, int groups) {
+    return g + 1 < groups ? unit_factors(next_exponent[g], next_exponent[g + 1]) : UnitFactors{1.0, 0.0};
 }
 
 // The factor for a previous row's value `distance` states before (forward)

@@ -108,13 +108,15 @@ __device__ double forward_probabilities(const LatticeBlock<Real, Sweeps> &block,
     for (int i = 0; i < Sweeps; ++i) can_skip[i] = block.state(0, i) < states && block.can_skip_into(block.state(0, i));
     typename LatticeBlock<Real, Sweeps>::Prefetched next_inputs;
     block.prefetch(0, offsets, &next_inputs);
+    double *const kept = b.alpha_row(block.n, 0);  // frame t's row is max_states * t further
+    int32_t *const kept_exponents = b.alpha_exponent_row(block.n, 0);
     for (int64_t t = 0; t < block.frames; ++t) {
         const typename LatticeBlock<Real, Sweeps>::Prefetched inputs = next_inputs;
         if (t + 1 < block.frames) block.prefetch(t + 1, offsets, &next_inputs);  // in flight during frame t
         const double *prev = t > 0 ? shared.row(t - 1) : nullptr;
         const int32_t *prev_exponents = shared.exponent_row(t - 1);
-        const GroupStore store{shared.row(t), b.alpha_row(block.n, t), shared.exponent_row(t),
-                               b.alpha_exponent_row(block.n, t)};
+        const GroupStore store{shared.row(t), kept + t * b.max_states, shared.exponent_row(t),
+                               kept_exponents + t * b.max_groups};
         for (int first = 0; first < states; first += chunk) {
             double u[Sweeps];
             int32_t unit[Sweeps];
@@ -127,7 +129,7 @@ __device__ double forward_probabilities(const LatticeBlock<Real, Sweeps> &block,
                     const double y = probability_of(first == 0 ? inputs.emission(i) : block.emission(t, s), broken);
                     const bool skip = first == 0 ? can_skip[i] : block.can_skip_into(s);
                     const probability::UnitFactors f =
-                        prev ? probability::forward_factors(prev_exponents, g, unit[i]) : probability::UnitFactors{};
+                        prev ? probability::forward_factors(prev_exponents, g) : probability::UnitFactors{};
                     u[i] = probability::alpha(prev, s, skip, y, f);
                 }
             }
@@ -162,6 +164,8 @@ __device__ void backward_probabilities(const LatticeBlock<Real, Sweeps> &block, 
     }
     typename LatticeBlock<Real, Sweeps>::Prefetched next_inputs;
     block.prefetch(block.frames - 1, offsets, &next_inputs);
+    double *const kept = b.beta_row(block.n, 0);  // frame t's row is max_states * t further
+    int32_t *const kept_exponents = b.beta_exponent_row(block.n, 0);
     for (int64_t t = block.frames - 1; t >= 0; --t) {
         const typename LatticeBlock<Real, Sweeps>::Prefetched inputs = next_inputs;
         if (t > 0) block.prefetch(t - 1, offsets, &next_inputs);  // in flight during frame t
@@ -169,8 +173,8 @@ __device__ void backward_probabilities(const LatticeBlock<Real, Sweeps> &block, 
         const double *next = last ? nullptr : shared.row(t + 1);
         const int32_t *next_exponents = shared.exponent_row(t + 1);
         double *cur = shared.row(t);  // beta y, written below
-        const GroupStore store{nullptr, b.beta_row(block.n, t), shared.exponent_row(t),
-                               b.beta_exponent_row(block.n, t)};
+        const GroupStore store{nullptr, kept + t * b.max_states, shared.exponent_row(t),
+                               kept_exponents + t * b.max_groups};
         for (int first = 0; first < states; first += chunk) {
             double u[Sweeps], y[Sweeps];
             int32_t unit[Sweeps];
@@ -184,8 +188,7 @@ __device__ void backward_probabilities(const LatticeBlock<Real, Sweeps> &block, 
                     y[i] = probability_of(first == 0 ? inputs.emission(i) : block.emission(t, s), broken);
                     const bool skip = first == 0 ? can_skip[i] : s + 2 < states && block.can_skip_into(s + 2);
                     const probability::UnitFactors f =
-                        next ? probability::backward_factors(next_exponents, g, groups, unit[i])
-                             : probability::UnitFactors{};
+                        next ? probability::backward_factors(next_exponents, g, groups) : probability::UnitFactors{};
                     u[i] = probability::beta(next, s, states, skip, f);
                 }
             }
