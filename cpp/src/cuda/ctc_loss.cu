@@ -16,6 +16,8 @@
 // probability::kMaxFrames frames, the lattice runs in probability space first (probability_recursions.cuh), and the log-space
 // kernels then redo only the sequences it could not vouch for:
 //
+//   probability_emissions   warp/frame y of the blank and each label position;
+//                                      marks sequences with one above 1 or NaN
 //   probability_recursions  2N blocks  alpha, beta, the losses; marks sequences
 //   gradient (probability)  warp/row   the rows it can vouch for; marks the rest
 //   lattice_recursions      2N blocks  the marked sequences only
@@ -59,6 +61,7 @@ DeviceScratch scratch_arrays(void *workspace, const DeviceWorkspaceLayout &layou
         reinterpret_cast<double *>(base + layout.beta),
         reinterpret_cast<int32_t *>(base + layout.alpha_exponent),
         reinterpret_cast<int32_t *>(base + layout.beta_exponent),
+        reinterpret_cast<double *>(base + layout.emissions),
         reinterpret_cast<int32_t *>(base + layout.untrusted),
         reinterpret_cast<int32_t *>(base + layout.unvouched),
         reinterpret_cast<double *>(base + layout.rolling),
@@ -162,6 +165,8 @@ fastctc_status compute(const fastctc_batch *batch, int64_t max_label_length, con
         if (grad && rows > 0) gradient<Real, LogRows><<<row_blocks(rows), kRowThreads, 0, stream>>>(b, GradientPass::kAll);
         return launched() ? FASTCTC_STATUS_SUCCESS : FASTCTC_STATUS_CUDA_ERROR;
     }
+    probability_emissions<<<row_blocks(rows), kRowThreads, 0, stream>>>(b);
+    if (!launched()) return FASTCTC_STATUS_CUDA_ERROR;
     const int probability_block = probability_threads(layout.max_states);
     if (probability_sweeps(layout.max_states) == 1)
         probability_recursions<Real, 1><<<lattice_blocks, probability_block, lattice_shared, stream>>>(b);

@@ -22,6 +22,7 @@ struct DeviceScratch {
     double *beta;
     int32_t *alpha_exponent;
     int32_t *beta_exponent;
+    double *emissions;
     int32_t *untrusted;
     int32_t *unvouched;
     double *rolling;
@@ -74,6 +75,10 @@ struct DeviceBatch {
     }
     __device__ int32_t *beta_exponent_row(int64_t n, int64_t t) const {
         return scratch.beta_exponent + (n * max_time + t) * max_groups;
+    }
+    // y^t of the blank and of each position of label n (probability path).
+    __device__ double *emission_row(int64_t n, int64_t t) const {
+        return scratch.emissions + (n * max_time + t) * (max_label_length + 1);
     }
     // The two rolling rows of lattice block `block` in the workspace, one after the other.
     __device__ double *rolling_rows(int64_t block) const { return scratch.rolling + block * 2 * max_states; }

@@ -22,7 +22,8 @@ fastctc_status plan_device_workspace(int64_t max_time, int64_t batch_size, int64
     auto product = [](int64_t a, int64_t b, int64_t c, int64_t *out) {
         return checked_mul<int64_t>(a, b, out) && checked_mul<int64_t>(*out, c, out);
     };
-    int64_t frames_total = 0, lattice_count = 0, exponent_count = 0, rolling_count = 0, label_count = 0;
+    int64_t frames_total = 0, lattice_count = 0, exponent_count = 0, emission_count = 0, rolling_count = 0,
+            label_count = 0;
     if (!checked_mul<int64_t>(max_label_length, 2, &l.max_states) ||
         !checked_add<int64_t>(l.max_states, 1, &l.max_states) ||
         !product(batch_size, max_time, 1, &frames_total) ||
@@ -31,7 +32,9 @@ fastctc_status plan_device_workspace(int64_t max_time, int64_t batch_size, int64
         !product(batch_size, max_label_length, 1, &label_count))
         return FASTCTC_STATUS_SIZE_OVERFLOW;
     l.max_groups = lattice::probability::group_count(l.max_states);
-    if (!product(batch_size, kept_rows, l.max_groups, &exponent_count)) return FASTCTC_STATUS_SIZE_OVERFLOW;
+    if (!product(batch_size, kept_rows, l.max_groups, &exponent_count) ||
+        !product(batch_size, kept_rows, max_label_length + 1, &emission_count))
+        return FASTCTC_STATUS_SIZE_OVERFLOW;
 
     ByteCounter bytes(kDeviceAlignment);
     const uint64_t size = uint64_t(batch_size);
@@ -46,6 +49,7 @@ fastctc_status plan_device_workspace(int64_t max_time, int64_t batch_size, int64
         l.beta = bytes.reserve(uint64_t(lattice_count), sizeof(double));
         l.alpha_exponent = bytes.reserve(uint64_t(exponent_count), sizeof(int32_t));
         l.beta_exponent = bytes.reserve(uint64_t(exponent_count), sizeof(int32_t));
+        l.emissions = bytes.reserve(uint64_t(emission_count), sizeof(double));
         l.untrusted = bytes.reserve(size, sizeof(int32_t));
         l.unvouched = bytes.reserve(size, sizeof(int32_t));
         l.next_label = bytes.reserve(uint64_t(label_count), sizeof(int64_t));

@@ -15,6 +15,9 @@
 //     beta            double[N x T x max_states]     ln beta, or beta scaled (gradient)
 //     alpha_exponent  int32[N x T x max_groups]      group exponents of alpha (gradient)
 //     beta_exponent   int32[N x T x max_groups]      group exponents of beta (gradient)
+//     emissions       double[N x T x (max_label_length + 1)]
+//                                     y of the blank and of each label position
+//                                     per frame, for the probability path (gradient)
 //     untrusted       int32[N]        1: left to log space by the lattice (gradient)
 //     unvouched       int32[N]        1: left to log space by the gradient (gradient)
 //     rolling         double[blocks x 2 x max_states]
@@ -43,7 +46,7 @@ struct DeviceWorkspaceLayout {
     int64_t lattice_blocks = 0;  // N, or 2N with a gradient (lattice.cuh)
     // Byte offsets from the aligned base of the workspace.
     size_t batch_valid = 0, label_offsets = 0, impossible = 0, log_p = 0, log_norm = 0;
-    size_t alpha = 0, beta = 0, alpha_exponent = 0, beta_exponent = 0, untrusted = 0, unvouched = 0;
+    size_t alpha = 0, beta = 0, alpha_exponent = 0, beta_exponent = 0, emissions = 0, untrusted = 0, unvouched = 0;
     size_t rolling = 0, next_label = 0, first_label = 0;
     size_t total_bytes = 0;  // including slack to align an unaligned workspace
 };

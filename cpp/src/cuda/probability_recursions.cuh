@@ -1,21 +1,25 @@
 // The forward and backward recursions in probability space: the fast path of
 // the lattice with a gradient.
 //
-// The same blocks, threads, rolling rows and prefetching as the log-space
-// kernel (forward_backward.cuh), with the per-state steps of
-// probability_lattice.hpp: a frame's chain of dependent steps is two
-// additions and a product per state, then a 32-bit maximum over the warp for
-// its group's scale; the emission's exponential waits for nothing.  Kept rows
-// hold the scaled values (alpha and beta in the workspace) and each group's
-// exponent (alpha_exponent, beta_exponent); the gradient kernel multiplies
-// them back together.
+// First a kernel as wide as the batch computes the emissions y^t of the blank
+// and of each label position for every frame (the emission table in the
+// workspace), so that the recursions, which run a frame at a time in one
+// block per sequence and direction, need no exponential.  The recursions use
+// the blocks, threads and rolling rows of the log-space kernel
+// (forward_backward.cuh) with the per-state steps of probability_lattice.hpp:
+// a frame's chain of dependent steps is two additions and a product per
+// state, then a 32-bit maximum over the warp for its group's scale.  Kept
+// rows hold the scaled values (alpha and beta in the workspace) and each
+// group's exponent (alpha_exponent, beta_exponent); the gradient kernel
+// multiplies them back together.
 //
-// A sequence whose inputs give an emission above 1 or NaN, or whose
-// likelihood comes out 0 or not finite, is marked untrusted here; the
-// gradient kernel marks those it cannot vouch for; the log-space kernels then
-// recompute them (ctc_loss.cu).  Each state is computed by one thread with
-// one formula, and each group's scale is the exact maximum of its values, so
-// the results do not depend on the block size.
+// A sequence with an emission above 1 or NaN is marked untrusted by the
+// emission kernel, one whose likelihood comes out 0 or not finite by the
+// forward recursion; the gradient kernel marks those it cannot vouch for; the
+// log-space kernels then recompute them (ctc_loss.cu).  Each state is
+// computed by one thread with one formula, and each group's scale is the
+// exact maximum of its values, so the results do not depend on the block
+// size.
 #pragma once
 
 #include <cmath>
@@ -44,11 +48,63 @@ __device__ inline uint32_t warp_max_word(uint32_t word) {
 #endif
 }
 
-// y = e^{ln y} for the recursion, noting an emission above 1 or NaN, which
-// the probability path leaves to log space.
-__device__ inline double probability_of(double log_emission, bool *broken) {
-    *broken = *broken || !(log_emission <= 0.0);
-    return exp(log_emission);
+// The table position of state s's class: 0 for the blank, 1 + j for label
+// position j (state 2j + 1).
+__device__ inline int emission_position(int s) { return (s & 1) ? (s + 1) >> 1 : 0; }
+
+// One warp per frame (t, n) with t < input_lengths[n] of a possible sequence,
+// grid-strided: y^t of the blank and of each label position, e^{ln y} in
+// double (ln y as lattice.hpp's emissions).  Marks the sequence untrusted if
+// one is above 1 or NaN, which the probability path leaves to log space.
+template <typename Real>
+__global__ void __launch_bounds__(kRowThreads) probability_emissions(DeviceBatch<Real> b) {
+    if (!*b.scratch.batch_valid) return;
+    const int lane = threadIdx.x % kWarpSize;
+    const int64_t rows = b.batch_size * b.max_time;
+    const int64_t first = int64_t(blockIdx.x) * kRowWarps + threadIdx.x / kWarpSize;
+    for (int64_t r = first; r < rows; r += int64_t(gridDim.x) * kRowWarps) {
+        const int64_t n = r / b.max_time, t = r % b.max_time;
+        if (t >= b.input_lengths[n] || b.scratch.impossible[n]) continue;  // the same in every lane
+        const ExtendedLabel label = b.label(n);
+        const Real *row = b.input_row(t, n);
+        const double log_norm = b.log_norm(t, n);
+        double *y = b.emission_row(n, t);
+        bool broken = false;
+        for (int64_t p = lane; p <= label.label_length(); p += kWarpSize) {
+            const int32_t k = label[p == 0 ? 0 : 2 * p - 1];
+            const double log_y = double(row[int64_t(k) * b.input_strides[2]]) - log_norm;
+            broken = broken || !(log_y <= 0.0);
+            y[p] = exp(log_y);
+        }
+        if (__any_sync(kFullMask, broken) && lane == 0) b.scratch.untrusted[n] = 1;
+    }
+}
+
+// A sequence's rows of the emission table, and the positions of a thread's
+// states in the first chunk (0 past the last state), loaded a frame ahead.
+template <int Sweeps>
+struct EmissionRows {
+    const double *first_row;
+    int64_t stride;
+    int position[Sweeps];
+
+    __device__ const double *row(int64_t t) const { return first_row + t * stride; }
+    __device__ void load(int64_t t, double y[Sweeps]) const {
+        const double *r = row(t);
+#pragma unroll
+        for (int i = 0; i < Sweeps; ++i) y[i] = r[position[i]];
+    }
+};
+
+template <typename Real, int Sweeps>
+__device__ EmissionRows<Sweeps> emission_rows(const DeviceBatch<Real> &b, int64_t n, int states) {
+    EmissionRows<Sweeps> rows{b.emission_row(n, 0), b.max_label_length + 1, {}};
+#pragma unroll
+    for (int i = 0; i < Sweeps; ++i) {
+        const int s = i * int(blockDim.x) + int(threadIdx.x);
+        rows.position[i] = s < states ? emission_position(s) : 0;
+    }
+    return rows;
 }
 
 // The rolling rows and their group exponents in shared memory, where the
@@ -96,23 +152,24 @@ struct GroupStore {
 // returns ln p(l|x), eq. (8), in every thread (NaN or -inf if the sequence is
 // left to log space).
 template <typename Real, int Sweeps>
-__device__ double forward_probabilities(const LatticeBlock<Real, Sweeps> &block, bool *broken) {
+__device__ double forward_probabilities(const LatticeBlock<Real, Sweeps> &block) {
     const DeviceBatch<Real> &b = *block.b;
     const SharedRows shared(b);
     const int states = int(block.states), groups = int(probability::group_count(states));
     const int threads = int(blockDim.x), chunk = Sweeps * threads;
-    int64_t offsets[Sweeps];
     bool can_skip[Sweeps];  // the first chunk's, eq. (6)
-    block.first_chunk_offsets(offsets);
 #pragma unroll
     for (int i = 0; i < Sweeps; ++i) can_skip[i] = block.state(0, i) < states && block.can_skip_into(block.state(0, i));
-    typename LatticeBlock<Real, Sweeps>::Prefetched next_inputs;
-    block.prefetch(0, offsets, &next_inputs);
+    const EmissionRows<Sweeps> emissions = emission_rows<Real, Sweeps>(b, block.n, states);
+    double next_y[Sweeps];
+    emissions.load(0, next_y);
     double *const kept = b.alpha_row(block.n, 0);  // frame t's row is max_states * t further
     int32_t *const kept_exponents = b.alpha_exponent_row(block.n, 0);
     for (int64_t t = 0; t < block.frames; ++t) {
-        const typename LatticeBlock<Real, Sweeps>::Prefetched inputs = next_inputs;
-        if (t + 1 < block.frames) block.prefetch(t + 1, offsets, &next_inputs);  // in flight during frame t
+        double y[Sweeps];
+#pragma unroll
+        for (int i = 0; i < Sweeps; ++i) y[i] = next_y[i];
+        if (t + 1 < block.frames) emissions.load(t + 1, next_y);  // in flight during frame t
         const double *prev = t > 0 ? shared.row(t - 1) : nullptr;
         const int32_t *prev_exponents = shared.exponent_row(t - 1);
         const GroupStore store{shared.row(t), kept + t * b.max_states, shared.exponent_row(t),
@@ -126,11 +183,11 @@ __device__ double forward_probabilities(const LatticeBlock<Real, Sweeps> &block,
                 unit[i] = prev && g < groups ? probability::forward_unit(prev_exponents, g) : 0;
                 u[i] = 0.0;
                 if (s < states) {
-                    const double y = probability_of(first == 0 ? inputs.emission(i) : block.emission(t, s), broken);
+                    const double emission = first == 0 ? y[i] : emissions.row(t)[emission_position(s)];
                     const bool skip = first == 0 ? can_skip[i] : block.can_skip_into(s);
                     const probability::UnitFactors f =
                         prev ? probability::forward_factors(prev_exponents, g) : probability::UnitFactors{};
-                    u[i] = probability::alpha(prev, s, skip, y, f);
+                    u[i] = probability::alpha(prev, s, skip, emission, f);
                 }
             }
 #pragma unroll
@@ -149,26 +206,27 @@ __device__ double forward_probabilities(const LatticeBlock<Real, Sweeps> &block,
 // down, into b.beta_row(n, t) and b.beta_exponent_row(n, t).  The rolling rows
 // hold beta_t(s) y^t_{l'_s} in the scale of frame t, for frame t - 1.
 template <typename Real, int Sweeps>
-__device__ void backward_probabilities(const LatticeBlock<Real, Sweeps> &block, bool *broken) {
+__device__ void backward_probabilities(const LatticeBlock<Real, Sweeps> &block) {
     const DeviceBatch<Real> &b = *block.b;
     const SharedRows shared(b);
     const int states = int(block.states), groups = int(probability::group_count(states));
     const int threads = int(blockDim.x), chunk = Sweeps * threads;
-    int64_t offsets[Sweeps];
     bool can_skip[Sweeps];  // from s to s + 2, in the first chunk, eq. (11)
-    block.first_chunk_offsets(offsets);
 #pragma unroll
     for (int i = 0; i < Sweeps; ++i) {
         const int64_t s = block.state(0, i);
         can_skip[i] = s + 2 < states && block.can_skip_into(s + 2);
     }
-    typename LatticeBlock<Real, Sweeps>::Prefetched next_inputs;
-    block.prefetch(block.frames - 1, offsets, &next_inputs);
+    const EmissionRows<Sweeps> emissions = emission_rows<Real, Sweeps>(b, block.n, states);
+    double next_y[Sweeps];
+    emissions.load(block.frames - 1, next_y);
     double *const kept = b.beta_row(block.n, 0);  // frame t's row is max_states * t further
     int32_t *const kept_exponents = b.beta_exponent_row(block.n, 0);
     for (int64_t t = block.frames - 1; t >= 0; --t) {
-        const typename LatticeBlock<Real, Sweeps>::Prefetched inputs = next_inputs;
-        if (t > 0) block.prefetch(t - 1, offsets, &next_inputs);  // in flight during frame t
+        double y[Sweeps];
+#pragma unroll
+        for (int i = 0; i < Sweeps; ++i) y[i] = next_y[i];
+        if (t > 0) emissions.load(t - 1, next_y);  // in flight during frame t
         const bool last = t + 1 == block.frames;
         const double *next = last ? nullptr : shared.row(t + 1);
         const int32_t *next_exponents = shared.exponent_row(t + 1);
@@ -176,16 +234,16 @@ __device__ void backward_probabilities(const LatticeBlock<Real, Sweeps> &block, 
         const GroupStore store{nullptr, kept + t * b.max_states, shared.exponent_row(t),
                                kept_exponents + t * b.max_groups};
         for (int first = 0; first < states; first += chunk) {
-            double u[Sweeps], y[Sweeps];
+            double u[Sweeps], emission[Sweeps];
             int32_t unit[Sweeps];
 #pragma unroll
             for (int i = 0; i < Sweeps; ++i) {
                 const int s = first + i * threads + int(threadIdx.x), g = probability::group_of(s);
                 unit[i] = next && g < groups ? probability::backward_unit(next_exponents, g, groups) : 0;
                 u[i] = 0.0;
-                y[i] = 0.0;
+                emission[i] = 0.0;
                 if (s < states) {
-                    y[i] = probability_of(first == 0 ? inputs.emission(i) : block.emission(t, s), broken);
+                    emission[i] = first == 0 ? y[i] : emissions.row(t)[emission_position(s)];
                     const bool skip = first == 0 ? can_skip[i] : s + 2 < states && block.can_skip_into(s + 2);
                     const probability::UnitFactors f =
                         next ? probability::backward_factors(next_exponents, g, groups) : probability::UnitFactors{};
@@ -197,7 +255,7 @@ __device__ void backward_probabilities(const LatticeBlock<Real, Sweeps> &block, 
                 const int s = first + i * threads + int(threadIdx.x), g = probability::group_of(s);
                 if (g >= groups) continue;  // the same g in the whole warp
                 const double value = store.scale(u[i], s, states, g, unit[i]);
-                if (s < states) cur[s] = value * y[i];
+                if (s < states) cur[s] = value * emission[i];
             }
         }
         __syncthreads();  // frame t complete before frame t - 1 reads it
@@ -234,18 +292,16 @@ __global__ void __launch_bounds__(kProbabilityMaxThreads, 1)
         return;
     }
     const bool impossible = b.scratch.impossible[n] != 0;
-    bool broken = false;
     if (!forward) {
-        if (!impossible && b.input_lengths[n] > 0) backward_probabilities(LatticeBlock<Real, Sweeps>(b, n), &broken);
-        if (broken) b.scratch.untrusted[n] = 1;
+        if (!impossible && b.input_lengths[n] > 0) backward_probabilities(LatticeBlock<Real, Sweeps>(b, n));
         return;
     }
     double log_p = 0.0;  // frames == 0 with an empty label: the empty path, probability 1
     if (impossible)
         log_p = -INFINITY;  // no alignment exists
     else if (b.input_lengths[n] > 0)
-        log_p = forward_probabilities(LatticeBlock<Real, Sweeps>(b, n), &broken);
-    if (broken || (!impossible && !(log_p > -INFINITY && log_p < INFINITY))) b.scratch.untrusted[n] = 1;
+        log_p = forward_probabilities(LatticeBlock<Real, Sweeps>(b, n));
+    if (!impossible && !(log_p > -INFINITY && log_p < INFINITY) && threadIdx.x == 0) b.scratch.untrusted[n] = 1;
     if (first_thread) {
         b.scratch.log_p[n] = log_p;
         double loss = -log_p;
