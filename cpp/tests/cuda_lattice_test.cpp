@@ -348,11 +348,14 @@ void check_workspace_plan() {
     check(plan_device_workspace(150, 32, 40, true, &with_grad) == FASTCTC_STATUS_SUCCESS, "plan with grad", 0);
     check(plan_device_workspace(150, 32, 40, false, &loss_only) == FASTCTC_STATUS_SUCCESS, "plan loss only", 0);
     check(with_grad.max_states == 81 && with_grad.lattice_blocks == 64 && loss_only.lattice_blocks == 32, "extents", 0);
-    check(with_grad.total_bytes >= 2 * size_t(32) * 150 * 81 * sizeof(double), "alpha and beta fit", 0);
+    check(with_grad.total_bytes >= size_t(32) * 150 * (2 * 81 + 41) * sizeof(double),
+          "alpha, beta and the emission table fit", 0);
+    check(with_grad.max_groups == 3, "groups of 32 states", 0);
     check(loss_only.total_bytes < with_grad.total_bytes, "the loss alone needs less", 0);
     const size_t offsets[] = {with_grad.label_offsets, with_grad.impossible, with_grad.log_p, with_grad.log_norm,
-                              with_grad.rolling, with_grad.alpha, with_grad.beta, with_grad.next_label,
-                              with_grad.first_label};
+                              with_grad.rolling, with_grad.alpha, with_grad.beta, with_grad.alpha_exponent,
+                              with_grad.beta_exponent, with_grad.emissions, with_grad.untrusted,
+                              with_grad.unvouched, with_grad.next_label, with_grad.first_label};
     for (size_t offset : offsets) check(offset % fastctc::cuda::kDeviceAlignment == 0, "aligned arrays", 0);
     DeviceWorkspaceLayout layout;
     check(plan_device_workspace(10, 2, -1, true, &layout) == FASTCTC_STATUS_INVALID_VALUE, "negative bound", 0);

@@ -33,14 +33,21 @@
  * Determinism.  No atomics, and every reduction runs in a fixed order: the
  * same call on the same device and build gives bit-identical results.
  *
- * Numerics.  As in ctc.h: log space in double precision whatever the input
- * type, so results match the CPU core to rounding (float64 to about 1e-12
- * relative, float32 to the last bits of a float).
+ * Numerics.  Double precision whatever the input type, so results match the
+ * CPU core to rounding (float64 to about 1e-12 relative, float32 to the last
+ * bits of a float).  The loss alone is computed in log space.  With a
+ * gradient, the lattice is computed in probability space with a power-of-two
+ * scale per group of 32 states, and every frame is certified (what underflow
+ * can have cost it is below 2^-80 of p(l|x)); the sequences that cannot be are
+ * recomputed in log space by the same call.  So the loss alone and the loss
+ * with the gradient agree to rounding, not to the bit.
  *
- * Memory.  The workspace holds ln alpha for the whole lattice, N x T x
- * (2 * max_label_length + 1) doubles with a gradient (two rows per sequence
- * without), plus O(N x T) for the log-softmax normalisers and
- * O(N x max_label_length) for the label structure.  No label length is capped.
+ * Memory.  With a gradient the workspace holds alpha and beta for the whole
+ * lattice, 2 x N x T x (2 * max_label_length + 1) doubles, the emissions of
+ * each label position, N x T x (max_label_length + 1) doubles, and a 32-bit
+ * scale per 32 states of alpha and beta; without, two rows per sequence.
+ * Plus O(N x T) for the log-softmax normalisers and O(N x max_label_length)
+ * for the label structure.  No label length is capped.
  *
  * options->num_threads is ignored.
  */

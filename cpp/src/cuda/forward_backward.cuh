@@ -64,7 +64,19 @@ inline size_t lattice_shared_bytes(int64_t max_states) {
 // last two rows (LatticeBlock::maxima).
 constexpr size_t kLatticeStaticShared = 2 * (kLatticeMaxThreads / kWarpSize) * sizeof(double);
 
-extern __shared__ double lattice_shared[];  // laid out by LatticeBlock
+extern __shared__ double lattice_shared[];
+
+// The layout of lattice_shared where a block's rows fit (lattice_shared_bytes()):
+// the two rolling rows, their group exponents (probability space only), and
+// the class of each state.
+template <typename Real>
+__device__ int32_t *shared_exponent_rows(const DeviceBatch<Real> &b) {
+    return reinterpret_cast<int32_t *>(lattice_shared + 2 * b.max_states);
+}
+template <typename Real>
+__device__ int32_t *shared_classes(const DeviceBatch<Real> &b) {
+    return shared_exponent_rows(b) + 2 * b.max_groups;
+}
 
 // One block's view of its sequence: where its rolling rows and the classes
 // l'_s are, the emissions ln y^t_{l'_s}, and each row's largest value.
@@ -84,8 +96,6 @@ struct LatticeBlock {
     int64_t n, frames, states;
     ExtendedLabel label;
     double *rows;            // the two rolling rows, b->max_states apart
-    int32_t *exponent_rows;  // their group exponents, max_groups apart (shared memory only)
-    int64_t max_groups;      // group_count(b->max_states)
     const int32_t *classes;  // nullptr: read l'_s from the label
     double *maxima;          // [2][kMaxWarps]: each warp's largest value of a row
     const Real *sequence_inputs;  // b->input_row(0, n)
@@ -93,7 +103,7 @@ struct LatticeBlock {
 
     __device__ LatticeBlock(const DeviceBatch<Real> &batch, int64_t sequence)
         : b(&batch), n(sequence), frames(batch.input_lengths[sequence]), label(batch.label(sequence)),
-          exponent_rows(nullptr), max_groups(lattice::probability::group_count(batch.max_states)), classes(nullptr),
+          classes(nullptr),
           sequence_inputs(batch.input_row(0, sequence)),
           log_norms(batch.log_probs ? nullptr : batch.scratch.log_norm + sequence * batch.max_time) {
         __shared__ double warp_maxima[kLatticeStaticShared / sizeof(double)];
@@ -101,10 +111,9 @@ struct LatticeBlock {
         states = label.size();
         if (batch.lattice_in_shared) {
             rows = lattice_shared;
-            exponent_rows = reinterpret_cast<int32_t *>(lattice_shared + 2 * batch.max_states);
-            int32_t *shared_classes = reinterpret_cast<int32_t *>(exponent_rows + 2 * max_groups);
-            for (int64_t s = threadIdx.x; s < states; s += blockDim.x) shared_classes[s] = label[s];
-            classes = shared_classes;
+            int32_t *in_shared = shared_classes(batch);
+            for (int64_t s = threadIdx.x; s < states; s += blockDim.x) in_shared[s] = label[s];
+            classes = in_shared;
             __syncthreads();  // every class is in place before any thread reads its neighbours'
         } else {
             rows = batch.rolling_rows(blockIdx.x);
@@ -113,8 +122,6 @@ struct LatticeBlock {
 
     // The rolling row that frame t writes (and frame t + 2 writes again).
     __device__ double *row(int64_t t) const { return rows + (t & 1) * b->max_states; }
-    // Its group exponents, in probability space.
-    __device__ int32_t *exponents(int64_t t) const { return exponent_rows + (t & 1) * max_groups; }
 
     __device__ int32_t klass(int64_t s) const { return classes ? classes[s] : label[s]; }
 

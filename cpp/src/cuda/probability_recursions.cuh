@@ -108,8 +108,8 @@ __device__ EmissionRows<Sweeps> emission_rows(const DeviceBatch<Real> &b, int64_
 }
 
 // The rolling rows and their group exponents in shared memory, where the
-// probability path always keeps them (LatticeBlock's layout), addressed as
-// shared memory so that no access goes through a generic address.
+// probability path always keeps them (forward_backward.cuh's layout),
+// addressed as shared memory so that no access goes through a generic address.
 struct SharedRows {
     double *values;      // two rows, max_states apart
     int32_t *exponents;  // two rows, max_groups apart
@@ -117,8 +117,8 @@ struct SharedRows {
 
     template <typename Real>
     __device__ explicit SharedRows(const DeviceBatch<Real> &b)
-        : values(lattice_shared), exponents(reinterpret_cast<int32_t *>(lattice_shared + 2 * b.max_states)),
-          max_states(b.max_states), max_groups(b.max_groups) {}
+        : values(lattice_shared), exponents(shared_exponent_rows(b)), max_states(b.max_states),
+          max_groups(b.max_groups) {}
     __device__ double *row(int64_t t) const { return values + (t & 1) * max_states; }
     __device__ int32_t *exponent_row(int64_t t) const { return exponents + (t & 1) * max_groups; }
 };
