@@ -69,6 +69,7 @@ struct ProbabilitySpace {
 #pragma omp simd reduction(max : shift)  // max is exact: the order cannot change it
         for (int64_t k = 1; k <= labels; ++k) shift = e[k] > shift ? e[k] : shift;
         int flushed = 0;
+#pragma omp simd reduction(| : flushed)  // element by element: vectorised, the same bits
         for (int64_t k = 0; k <= labels; ++k) {
             const double x = e[k] - shift;
             flushed |= int((x < ExpTraits<double>::kLowest) & (e[k] > -INFINITY));
