@@ -9,22 +9,22 @@
 // sweep of the kernels) has its own scale, a power of two: a state's value is
 // value[s] * 2^{exponent[group(s)]}, with the group's largest value in [1, 2).
 // Powers of two keep the scaling exact and need no exp or log: the recursion
-// is two additions and a product per state, and the emission y = e^{ln y} the
-// only exponential, which does not wait for the previous frame.
+// is two additions and a product per state, and the emissions y = e^{ln y}
+// can be computed for every frame beforehand (probability_recursions.cuh).
 //
 // A group's new values are computed in its unit, the larger exponent of the
 // groups it reads (itself and its neighbour); the other's factor is
-// 2^{difference} <= 1.
+// 2^{difference} <= 1.  With emissions y <= 1 and values below 2, whatever
+// underflows there (a subnormal or flushed factor, emission or product) is
+// below 2^kLostBelow in those units.  The gradient kernel turns this into a
+// certificate (frame_trusted()); a sequence it cannot vouch for, or with an
+// emission above 1 or NaN, is recomputed in log space.
 //
 // States and exponents are 32-bit integers: the path runs only where a row
 // fits in shared memory, and on at most kMaxFrames frames, over which an
 // exponent falls by at most 1075 a frame (a value below 2^-1074 is 0) and
 // rises by at most 2 (values below 2, emissions at most 1, three terms).
-// Sums of two exponents are taken in 64 bits.  With emissions y <= 1 and values below 2, whatever
-// underflows there (a subnormal or flushed factor, emission or product) is
-// below 2^kLostBelow in those units.  The gradient kernel turns this into a
-// certificate (frame_trusted()); a sequence it cannot vouch for, or with an
-// emission above 1 or NaN, is recomputed in log space.
+// Sums of two exponents are taken in 64 bits.
 #pragma once
 
 #include <cmath>
