@@ -301,7 +301,7 @@ __global__ void __launch_bounds__(kProbabilityMaxThreads, 1)
         log_p = -INFINITY;  // no alignment exists
     else if (b.input_lengths[n] > 0)
         log_p = forward_probabilities(LatticeBlock<Real, Sweeps>(b, n));
-    if (!impossible && !(log_p > -INFINITY && log_p < INFINITY) && threadIdx.x == 0) b.scratch.untrusted[n] = 1;
+    if (!impossible && !(log_p > -INFINITY && log_p < INFINITY) && first_thread) b.scratch.untrusted[n] = 1;
     if (first_thread) {
         b.scratch.log_p[n] = log_p;
         double loss = -log_p;
