@@ -283,38 +283,51 @@ __device__ void backward_recursion(const LatticeBlock<Real, kSweeps> &block) {
     }
 }
 
-// Blocks [0, N): the forward recursion, ln p(l|x) and the losses.  Blocks
-// [N, 2N), with a gradient: the backward recursion.  Impossible sequences
-// (too few frames, found by prepare_sequences) read no input.  With
-// only_untrusted, after the probability path, blocks of the sequences it
-// vouched for return at once.
-template <typename Real>
-__global__ void __launch_bounds__(kLatticeMaxThreads, 1)
-    lattice_recursions(const __grid_constant__ DeviceBatch<Real> b, bool only_untrusted) {
-    const bool forward = blockIdx.x < b.batch_size;
-    const int64_t n = forward ? int64_t(blockIdx.x) : int64_t(blockIdx.x) - b.batch_size;
+// What the lattice kernels of both number systems share.  Block blockIdx.x
+// runs the forward recursion of sequence blockIdx.x (blocks [0, N)) or, with
+// a gradient, the backward recursion of sequence blockIdx.x - N (blocks
+// [N, 2N)); the two need nothing from each other.  Sequences skip(n) names
+// are left alone; impossible ones (too few frames, found by
+// prepare_sequences) and those without frames read no input.  forward(n)
+// returns ln p(l|x), eq. (8), in every thread, and the forward blocks write
+// it and the losses; backward(n) fills the backward rows.
+template <typename Real, typename Skip, typename Forward, typename Backward>
+__device__ void lattice_block(const DeviceBatch<Real> &b, Skip skip, Forward forward, Backward backward) {
+    const bool forward_block = blockIdx.x < b.batch_size;
+    const int64_t n = forward_block ? int64_t(blockIdx.x) : int64_t(blockIdx.x) - b.batch_size;
     const bool first_thread = threadIdx.x == 0;
     if (!*b.scratch.batch_valid) {  // invalid device lengths or labels: NaN throughout
-        if (forward && first_thread) b.losses[n] = Real(NAN);
+        if (forward_block && first_thread) b.losses[n] = Real(NAN);
         return;
     }
-    if (only_untrusted && !b.scratch.untrusted[n] && !b.scratch.unvouched[n]) return;
+    if (skip(n)) return;
     const bool impossible = b.scratch.impossible[n] != 0;
-    if (!forward) {
-        if (!impossible && b.input_lengths[n] > 0) backward_recursion(LatticeBlock<Real, kSweeps>(b, n));
+    if (!forward_block) {
+        if (!impossible && b.input_lengths[n] > 0) backward(n);
         return;
     }
     double log_p = 0.0;  // frames == 0 with an empty label: the empty path, probability 1
     if (impossible)
         log_p = -INFINITY;  // no alignment exists
     else if (b.input_lengths[n] > 0)
-        log_p = forward_recursion(LatticeBlock<Real, kSweeps>(b, n), b.grad != nullptr);
+        log_p = forward(n);
     if (first_thread) {
         b.scratch.log_p[n] = log_p;
         double loss = -log_p;
         if (b.zero_infinity && loss == INFINITY) loss = 0.0;  // impossible alignment
         b.losses[n] = Real(loss);
     }
+}
+
+// The log-space lattice (lattice_block()).  With only_untrusted, after the
+// probability path, blocks of the sequences it vouched for return at once.
+template <typename Real>
+__global__ void __launch_bounds__(kLatticeMaxThreads, 1)
+    lattice_recursions(const __grid_constant__ DeviceBatch<Real> b, bool only_untrusted) {
+    lattice_block(
+        b, [&](int64_t n) { return only_untrusted && !b.scratch.untrusted[n] && !b.scratch.unvouched[n]; },
+        [&](int64_t n) { return forward_recursion(LatticeBlock<Real, kSweeps>(b, n), b.grad != nullptr); },
+        [&](int64_t n) { backward_recursion(LatticeBlock<Real, kSweeps>(b, n)); });
 }
 
 }  // namespace cuda

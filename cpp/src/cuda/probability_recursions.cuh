@@ -28,6 +28,7 @@
 #include "device_batch.cuh"
 #include "forward_backward.cuh"
 #include "probability_lattice.hpp"
+#include "softmax.cuh"
 #include "warp.cuh"
 
 namespace fastctc {
@@ -52,19 +53,13 @@ __device__ inline uint32_t warp_max_word(uint32_t word) {
 // position j (state 2j + 1).
 __device__ inline int emission_position(int s) { return (s & 1) ? (s + 1) >> 1 : 0; }
 
-// One warp per frame (t, n) with t < input_lengths[n] of a possible sequence,
-// grid-strided: y^t of the blank and of each label position, e^{ln y} in
-// double (ln y as lattice.hpp's emissions).  Marks the sequence untrusted if
-// one is above 1 or NaN, which the probability path leaves to log space.
+// One warp per frame read (for_each_read_frame()): y^t of the blank and of
+// each label position, e^{ln y} in double (ln y as lattice.hpp's emissions).
+// Marks the sequence untrusted if one is above 1 or NaN, which the
+// probability path leaves to log space.
 template <typename Real>
 __global__ void __launch_bounds__(kRowThreads) probability_emissions(DeviceBatch<Real> b) {
-    if (!*b.scratch.batch_valid) return;
-    const int lane = threadIdx.x % kWarpSize;
-    const int64_t rows = b.batch_size * b.max_time;
-    const int64_t first = int64_t(blockIdx.x) * kRowWarps + threadIdx.x / kWarpSize;
-    for (int64_t r = first; r < rows; r += int64_t(gridDim.x) * kRowWarps) {
-        const int64_t n = r / b.max_time, t = r % b.max_time;
-        if (t >= b.input_lengths[n] || b.scratch.impossible[n]) continue;  // the same in every lane
+    for_each_read_frame(b, [&](int64_t n, int64_t t, int lane) {
         const ExtendedLabel label = b.label(n);
         const Real *row = b.input_row(t, n);
         const double log_norm = b.log_norm(t, n);
@@ -77,7 +72,7 @@ __global__ void __launch_bounds__(kRowThreads) probability_emissions(DeviceBatch
             y[p] = exp(log_y);
         }
         if (__any_sync(kFullMask, broken) && lane == 0) b.scratch.untrusted[n] = 1;
-    }
+    });
 }
 
 // A sequence's rows of the emission table, and the positions of a thread's
@@ -277,37 +272,21 @@ inline int probability_threads(int64_t max_states) {
     return warps * kWarpSize < kProbabilityMaxThreads ? int(warps * kWarpSize) : kProbabilityMaxThreads;
 }
 
-// With a gradient, where the rows fit in shared memory: blocks [0, N) run the
-// forward recursion and write ln p(l|x) and the losses, blocks [N, 2N) the
-// backward recursion, in probability space.  Sequences left to log space are
-// marked in scratch.untrusted (cleared by prepare_sequences).
+// The probability-space lattice (lattice_block()), with a gradient, where the
+// rows fit in shared memory.  A sequence whose likelihood comes out 0 or not
+// finite is marked in scratch.untrusted (cleared by prepare_sequences), as the
+// emission kernel marks others.
 template <typename Real, int Sweeps>
 __global__ void __launch_bounds__(kProbabilityMaxThreads, 1)
     probability_recursions(const __grid_constant__ DeviceBatch<Real> b) {
-    const bool forward = blockIdx.x < b.batch_size;
-    const int64_t n = forward ? int64_t(blockIdx.x) : int64_t(blockIdx.x) - b.batch_size;
-    const bool first_thread = threadIdx.x == 0;
-    if (!*b.scratch.batch_valid) {  // invalid device lengths or labels: NaN throughout
-        if (forward && first_thread) b.losses[n] = Real(NAN);
-        return;
-    }
-    const bool impossible = b.scratch.impossible[n] != 0;
-    if (!forward) {
-        if (!impossible && b.input_lengths[n] > 0) backward_probabilities(LatticeBlock<Real, Sweeps>(b, n));
-        return;
-    }
-    double log_p = 0.0;  // frames == 0 with an empty label: the empty path, probability 1
-    if (impossible)
-        log_p = -INFINITY;  // no alignment exists
-    else if (b.input_lengths[n] > 0)
-        log_p = forward_probabilities(LatticeBlock<Real, Sweeps>(b, n));
-    if (!impossible && !(log_p > -INFINITY && log_p < INFINITY) && first_thread) b.scratch.untrusted[n] = 1;
-    if (first_thread) {
-        b.scratch.log_p[n] = log_p;
-        double loss = -log_p;
-        if (b.zero_infinity && loss == INFINITY) loss = 0.0;  // impossible alignment
-        b.losses[n] = Real(loss);
-    }
+    lattice_block(
+        b, [](int64_t) { return false; },
+        [&](int64_t n) {
+            const double log_p = forward_probabilities(LatticeBlock<Real, Sweeps>(b, n));
+            if (!(log_p > -INFINITY && log_p < INFINITY) && threadIdx.x == 0) b.scratch.untrusted[n] = 1;
+            return log_p;
+        },
+        [&](int64_t n) { backward_probabilities(LatticeBlock<Real, Sweeps>(b, n)); });
 }
 
 }  // namespace cuda

@@ -20,10 +20,13 @@ namespace cuda {
 constexpr int kRowWarps = 8;  // warps per block of the one-warp-per-frame kernels
 constexpr int kRowThreads = kRowWarps * kWarpSize;
 
-// One warp per frame (t, n) with t < input_lengths[n], grid-strided.  Frames
-// of impossible sequences are skipped: they are never read.
-template <typename Real>
-__global__ void __launch_bounds__(kRowThreads) log_normalisers(DeviceBatch<Real> b) {
+// Calls frame(n, t, lane) in every lane of one warp for each frame (t, n)
+// that the lattice reads, t < input_lengths[n] of a possible sequence, warps
+// grid-strided over the batch's rows (kRowWarps a block); nothing for a batch
+// whose device lengths or labels failed check_batch.  Padding frames and
+// frames of impossible sequences are never read.
+template <typename Real, typename Frame>
+__device__ void for_each_read_frame(const DeviceBatch<Real> &b, Frame frame) {
     if (!*b.scratch.batch_valid) return;
     const int lane = threadIdx.x % kWarpSize;
     const int64_t rows = b.batch_size * b.max_time;
@@ -31,6 +34,14 @@ __global__ void __launch_bounds__(kRowThreads) log_normalisers(DeviceBatch<Real>
     for (int64_t r = first; r < rows; r += int64_t(gridDim.x) * kRowWarps) {
         const int64_t n = r / b.max_time, t = r % b.max_time;
         if (t >= b.input_lengths[n] || b.scratch.impossible[n]) continue;  // the same in every lane
+        frame(n, t, lane);
+    }
+}
+
+// One warp per frame read (for_each_read_frame()).
+template <typename Real>
+__global__ void __launch_bounds__(kRowThreads) log_normalisers(DeviceBatch<Real> b) {
+    for_each_read_frame(b, [&](int64_t n, int64_t t, int lane) {
         const Real *row = b.input_row(t, n);
         const int64_t stride = b.input_strides[2];
         double max = -INFINITY;
@@ -43,7 +54,7 @@ __global__ void __launch_bounds__(kRowThreads) log_normalisers(DeviceBatch<Real>
         for (int64_t c = lane; c < b.num_classes; c += kWarpSize) sum += exp(double(row[c * stride]) - max);
         sum = warp_sum(sum);
         if (lane == 0) b.scratch.log_norm[n * b.max_time + t] = max + log(sum);
-    }
+    });
 }
 
 }  // namespace cuda
