@@ -109,6 +109,30 @@ def test_single_and_batched_agree(rng: np.random.Generator, dtype: type) -> None
         np.testing.assert_array_equal(single_grad[:, 0], grad[:frames, n])
 
 
+@pytest.mark.parametrize(
+    "label_length",
+    # With 9 classes, a label of 2 has frames read through a table of the classes'
+    # exponentials (C <= 3 (|l| + 1)), a label of 1 through one per label position.
+    [pytest.param(1, id="per-label-position"), pytest.param(2, id="class-table")],
+)
+@pytest.mark.parametrize("far_class", [False, True], ids=["ordinary", "far-class"])
+def test_both_ways_of_reading_frames_match_reference(
+    rng: np.random.Generator, label_length: int, far_class: bool
+) -> None:
+    frames, classes = 20, 9
+    logits = rng.standard_normal((frames, 3, classes))
+    labels = rng.integers(1, classes - 1, size=(3, label_length))  # never the last class
+    if far_class:  # the last class 800 above the label's: their exponentials underflow there
+        logits[5:8, :, classes - 1] = 800.0
+    loss, grad = fastctc.ctc_loss_and_grad(logits, labels)
+    expected_loss, expected_grad = reference.ctc_loss_and_grad(logits, labels)
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fastctc.ctc_loss(logits, labels), loss, rtol=1e-13)
+    if far_class:
+        assert np.all(loss > 2000)  # three frames of e^-800 each
+
+
 LONG_SEQUENCES = [
     # Long inputs that fit the label badly: the forward mass runs far ahead of the
     # posterior, by more than a double's range (a probability-space path that

@@ -67,12 +67,21 @@ inline void fill_skip(const ExtendedLabel &label, double *skip) {
     for (int64_t j = 0; j < label.label_length(); ++j) skip[j] = (j > 0 && l[j] != l[j - 1]) ? 1.0 : 0.0;
 }
 
-// Reads frame t (read_frame(), which also starts its gradient row) and stores
-// its emissions in e; returns its log scale.
+// Reads frame t, starting its gradient row (read_frame(), or through a table
+// of its classes' exponentials where the number system keeps one and the
+// sequence uses_class_table()), and stores its emissions in e; returns its log
+// scale.
 template <typename Space, typename Real>
-double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, LatticeResult *result) {
+double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, double *class_exps, LatticeResult *result) {
     RowCheck check;
-    const double log_scale = Space::emissions(seq, t, read_frame(seq, t), e, &check);
+    double log_scale;
+    if constexpr (Space::kClassTable)
+        if (!seq.log_probs && uses_class_table(seq.num_classes, seq.label.label_length())) {
+            log_scale = Space::class_emissions(seq, t, class_exps, e, &check);
+            result->take(check);
+            return log_scale;
+        }
+    log_scale = Space::emissions(seq, t, read_frame(seq, t), e, &check);
     result->take(check);
     return log_scale;
 }
@@ -129,52 +138,52 @@ void write_state_occupancy(const Sequence<Real> &seq, int64_t t, const double *p
     for (int64_t s = 2 * labels + 1; s < seq.num_states; ++s) row[s * seq.state_stride] = Real(0);
 }
 
-// Finishes frame t's gradient row, which read_frame() initialised: each class
+// Finishes frame t's gradient row, which frame_emissions() initialised: each class
 // k of the label gets scale * (y^t_k - occupancy(t, k)) for logits and
 // -scale * occupancy(t, k) for log-scores (eq. (16)), computed in double and
 // rounded once; for the posteriors, occupancy(t, k) itself, and each state's
 // occupancy gamma_t(s) in the order of l'.
 template <typename Space, typename Real>
 void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, const double *beta, const double *e,
-                     double log_scale, const LabelSlots &slots, const OccupancyScratch &occupancy,
+                     double log_scale, const LabelSlots &slots, const ThreadBuffers &buffers,
                      LatticeResult *result) {
     const int64_t labels = seq.label.label_length();
     bool trusted = true;
-    const double z = Space::products(alpha, beta, labels, occupancy.products, &trusted);
+    const double z = Space::products(alpha, beta, labels, buffers.products, &trusted);
     if (!trusted) {
         result->products_trusted = false;
         return;
     }
     const double inverse_z = 1.0 / z;  // gamma_t(s) = products[s] / z
-    const double *label_products = occupancy.products + labels + 1;
-    for (int64_t k = 0; k < slots.count; ++k) occupancy.by_slot[k] = 0.0;
-    occupancy.by_slot[slots.blank_slot] =
-        lane_sum(labels + 1, [&](int64_t j) { return occupancy.products[j]; }) * inverse_z;
-    for (int64_t j = 0; j < labels; ++j) occupancy.by_slot[slots.of_label[j]] += label_products[j] * inverse_z;
+    const double *label_products = buffers.products + labels + 1;
+    for (int64_t k = 0; k < slots.count; ++k) buffers.by_slot[k] = 0.0;
+    buffers.by_slot[slots.blank_slot] =
+        lane_sum(labels + 1, [&](int64_t j) { return buffers.products[j]; }) * inverse_z;
+    for (int64_t j = 0; j < labels; ++j) buffers.by_slot[slots.of_label[j]] += label_products[j] * inverse_z;
 
     Real *grad_row = seq.grad_row(t);
     if (seq.occupancy) {
-        for (int64_t k = 0; k < slots.count; ++k) grad_row[slots.klass[k] * seq.grad_class_stride] = Real(occupancy.by_slot[k]);
-        if (seq.state_occupancy) write_state_occupancy(seq, t, occupancy.products, inverse_z);
+        for (int64_t k = 0; k < slots.count; ++k) grad_row[slots.klass[k] * seq.grad_class_stride] = Real(buffers.by_slot[k]);
+        if (seq.state_occupancy) write_state_occupancy(seq, t, buffers.products, inverse_z);
         return;
     }
     const double factor = Space::emission_factor(log_scale);
     for (int64_t k = 0; k < slots.count; ++k) {
         const double y = seq.log_probs ? 0.0 : Space::probability(e[slots.source[k]], factor);
-        grad_row[slots.klass[k] * seq.grad_class_stride] = Real(seq.grad_scale * (y - occupancy.by_slot[k]));
+        grad_row[slots.klass[k] * seq.grad_class_stride] = Real(seq.grad_scale * (y - buffers.by_slot[k]));
     }
 }
 
 // The loss alone, on one thread: the forward recursion in two rolling rows.
 template <typename Space, typename Real>
-LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scratch) {
+LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, const ThreadBuffers &buffers) {
     const int64_t labels = seq.label.label_length(), row_size = Space::row_size(labels);
     LatticeResult result;
     fill_skip(seq.label, scratch.skip);
     ForwardPass<Space, true> forward{scratch.skip, labels, &result};
     double *row = scratch.alpha;
     for (int64_t t = 0; t < seq.frames; ++t) {
-        const double log_scale = frame_emissions<Space>(seq, t, scratch.emissions, &result);
+        const double log_scale = frame_emissions<Space>(seq, t, scratch.emissions, buffers.class_exps, &result);
         const double *prev = row;
         row = scratch.alpha + (t & 1) * row_size;
         forward.frame(t, prev, scratch.emissions, log_scale, row);
@@ -187,7 +196,7 @@ LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scra
 // kept, the backward ones roll.
 template <typename Space, typename Real>
 LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScratch &scratch,
-                                    const OccupancyScratch &occupancy) {
+                                    const ThreadBuffers &buffers) {
     const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels);
     LatticeResult result;
     fill_skip(seq.label, scratch.skip);
@@ -197,7 +206,7 @@ LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScra
     auto beta = [&](int64_t t) { return scratch.beta + (t & 1) * row_size; };
 
     for (int64_t t = 0; t < frames; ++t) {
-        scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), &result);
+        scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), buffers.class_exps, &result);
         forward.frame(t, alpha(t - 1), e(t), scratch.log_scale[t], alpha(t));
     }
     result.loss = forward.loss(alpha(frames - 1));
@@ -205,7 +214,7 @@ LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScra
     for (int64_t t = frames - 1; t >= 0 && result.trusted(true); --t) {
         backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels,
                               beta(t), &result);
-        finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots, occupancy,
+        finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots, buffers,
                                &result);
     }
     return result;
@@ -214,10 +223,10 @@ LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScra
 // lattice_loss() or lattice_loss_and_grad() for one sequence on `threads`
 // threads: every frame is read in parallel; then the forward recursion runs, and
 // with a gradient the backward one beside it; then the gradient rows are
-// finished in parallel.  occupancy(thread) gives each thread its buffers.
-template <typename Space, typename Real, typename ThreadOccupancy>
+// finished in parallel.  buffers(thread) gives each thread its buffers.
+template <typename Space, typename Real, typename BuffersOfThread>
 LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeScratch &scratch, int threads,
-                                      ThreadOccupancy occupancy) {
+                                      BuffersOfThread buffers) {
     const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels);
     const bool grad = seq.grad != nullptr;
     LatticeResult result, backward_result;
@@ -236,7 +245,8 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
 #pragma omp for schedule(static) reduction(&& : frames_sound, frames_exact)
         for (int64_t t = 0; t < frames; ++t) {
             LatticeResult frame_result;
-            scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), &frame_result);
+            scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), buffers(thread_index()).class_exps,
+                                                          &frame_result);
             frames_sound = frames_sound && frame_result.sound;
             frames_exact = frames_exact && frame_result.exact;
         }
@@ -266,7 +276,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
         const bool finish = grad && frames_sound && result.sound && backward_result.sound &&
                             !(Space::kExact && result.loss == INFINITY);
         if (finish) {
-            const OccupancyScratch mine = occupancy(thread_index());
+            const ThreadBuffers mine = buffers(thread_index());
 #pragma omp for schedule(static) reduction(&& : rows_trusted)
             for (int64_t t = 0; t < frames; ++t) {
                 LatticeResult row_result;

@@ -86,7 +86,7 @@ void run_batch(const BatchJob<Real> &job) {
         ThreadScratch scratch = thread_scratch(job.base, layout, 0);
         const double loss = sequence_loss(seq, &scratch, [&](auto space) {
             return lattice_shared_sequence<decltype(space)>(seq, scratch.lattice, layout.num_threads, [&](int thread) {
-                return thread_scratch(job.base, layout, thread).occupancy;
+                return thread_scratch(job.base, layout, thread).buffers;
             });
         });
         job.losses[0] = finish_loss(job, loss);
@@ -98,8 +98,8 @@ void run_batch(const BatchJob<Real> &job) {
         ThreadScratch scratch = thread_scratch(job.base, layout, thread);
         const double loss = sequence_loss(seq, &scratch, [&](auto space) {
             using Space = decltype(space);
-            return seq.grad ? lattice_loss_and_grad<Space>(seq, scratch.lattice, scratch.occupancy)
-                            : lattice_loss<Space>(seq, scratch.lattice);
+            return seq.grad ? lattice_loss_and_grad<Space>(seq, scratch.lattice, scratch.buffers)
+                            : lattice_loss<Space>(seq, scratch.lattice, scratch.buffers);
         });
         job.losses[n] = finish_loss(job, loss);
     });

@@ -48,6 +48,7 @@ FASTCTC_ALWAYS_INLINE double log_add(double a, double b, double c) {
 // shifts in its last slot, which log_end() adds back into ln p(l|x).
 struct LogSpace {
     static constexpr bool kExact = true;
+    static constexpr bool kClassTable = false;  // emissions are inputs, no exponentials to save
 
     static int64_t row_size(int64_t labels) { return 2 * labels + 2; }
 

@@ -7,13 +7,21 @@
 // forward mass runs ahead of the posterior by e^{-cT}), and whatever underflows
 // is silently lost.  So a row is cut into blocks of kBlockLabels label positions
 // (with their blanks), each with its own scale: the row value is
-// values[s] * e^{scales[block(s)] + offset}.  The block scales are kept relative
-// to the row's largest, so they stay small numbers with small rounding errors;
-// the offset, which grows with t, enters only the loss.  Neighbouring states
-// differ little, far-apart ones may differ by any amount.
+// values[s] * 2^{scales[block(s)] + offset}.  Scales are integers (held in
+// doubles, exactly), so every factor between blocks or rows is an exact power
+// of two, made from its exponent bits with no exponential and no rounding.  The
+// block scales are kept relative to the row's largest; the offset, which grows
+// with t, enters only the loss.  Neighbouring states differ little, far-apart
+// ones may differ by any amount.
 //
 // Emissions are scaled per frame: eps_t(s) = y^t_{l'_s} / e^{log_scale_t}, where
-// e^{log_scale_t} is the largest y among the label's classes at frame t.
+// e^{log_scale_t} is the largest y among the label's classes at frame t (or,
+// for logits read through a class table, the largest y of all).  A table of
+// every class's e^{u - max u}, in double, gives the log normaliser, the softmax
+// that starts the gradient row and the emissions in one sweep, with C
+// exponentials instead of C (in float) and |l| + 1: the faster way when
+// uses_class_table(C, |l|).  Either way of reading a frame gives the loss alone
+// and the loss with the gradient the same emissions.
 //
 // What the path can vouch for (the caller takes the log-space path otherwise):
 // - a row is exact if no value in it underflowed: no new state value came out
@@ -43,10 +51,11 @@ namespace fastctc::FASTCTC_ISA {
 
 struct ProbabilitySpace {
     static constexpr bool kExact = false;
+    static constexpr bool kClassTable = true;
     // A state value below this with positive factors may have lost digits or vanished.
     static constexpr double kTiny = 1e-290;
-    // A block factor e^{difference of scales} below e^this counts as flushed.
-    static constexpr double kFlushes = -700.0;
+    // A block factor 2^{difference of scales} below 2^this counts as flushed.
+    static constexpr double kFlushes = -1000.0;
     // The bound on what underflow can have cost a frame: min(sigma) * Z_t.
     static constexpr double kSmallestSumTimesZ = 1e-280;
     static constexpr double kLn2 = 0.69314718055994530942;
@@ -78,6 +87,50 @@ struct ProbabilitySpace {
         check->exact = check->exact && !flushed;
         check->sound = check->sound && shift > -INFINITY && shift < INFINITY && log_norm == log_norm;
         return shift - log_norm;
+    }
+
+    // Frame t of logits through the table of e^{u_c - max u} (class_exps, [C]):
+    // the gradient row starts as scale * softmax (0 for the posteriors), the
+    // emissions are looked up; returns log_scale_t = -ln sum_c e^{u_c - max u}.
+    template <typename Real>
+    static double class_emissions(const Sequence<Real> &seq, int64_t t, double *class_exps, double *e,
+                                  RowCheck *check) {
+        const Real *row = seq.input_row(t);
+        const int64_t classes = seq.num_classes, stride = seq.input_class_stride, labels = seq.label.label_length();
+        const int32_t *label = seq.label.labels();
+        const double max = double(row_max(row, classes, stride));
+        with_unit_stride(stride, [&](auto s) {
+            for (int64_t c = 0; c < classes; ++c) class_exps[c] = exp_nonpositive(double(row[c * s]) - max);
+            return 0;
+        });
+        const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; });
+        // The emissions looked up.  A label position whose exponential flushed to
+        // 0 lost its probability; a zero is rare, so only then is it checked.
+        e[0] = class_exps[seq.label.blank()];
+        int zero = int(e[0] == 0.0);
+        for (int64_t j = 0; j < labels; ++j) {
+            e[1 + j] = class_exps[label[j]];
+            zero |= int(e[1 + j] == 0.0);
+        }
+        const auto flushes = [&](int64_t k) {
+            const double x = double(row[k * stride]);
+            return (x - max < ExpTraits<double>::kLowest) && x > -INFINITY;
+        };
+        bool flushed = false;
+        for (int64_t j = 0; zero && j < labels && !flushed; ++j) flushed = flushes(label[j]);
+        flushed = flushed || (zero && flushes(seq.label.blank()));
+        if (seq.grad && seq.occupancy) write_zeros(classes, seq.grad_row(t), seq.grad_class_stride);
+        if (seq.grad && !seq.occupancy) {
+            Real *grad_row = seq.grad_row(t);
+            const double factor = seq.grad_scale / sum;
+            with_unit_stride(seq.grad_class_stride, [&](auto s) {
+                for (int64_t c = 0; c < classes; ++c) grad_row[c * s] = Real(class_exps[c] * factor);
+                return 0;
+            });
+        }
+        check->exact = check->exact && !flushed;
+        check->sound = check->sound && max > -INFINITY && max < INFINITY && sum == sum;
+        return -std::log(sum);
     }
 
     // y = eps * e^{log_scale}: the factor once per frame, then a product per class.
@@ -182,16 +235,16 @@ struct ProbabilitySpace {
     static double log_end(const double *row, int64_t labels, RowCheck *check) {
         const double *scale = row + 2 * labels + 1;
         const double offset = scale[blocks(labels)];
-        const double a = std::log(row[labels]) + scale[labels / kBlockLabels] + offset;  // the final blank
-        const double b =
-            labels > 0 ? std::log(row[2 * labels]) + scale[(labels - 1) / kBlockLabels] + offset : -INFINITY;
+        const double a = std::log(row[labels]) + (scale[labels / kBlockLabels] + offset) * kLn2;  // the final blank
+        const double b = labels > 0 ? std::log(row[2 * labels]) + (scale[(labels - 1) / kBlockLabels] + offset) * kLn2
+                                    : -INFINITY;
         const double m = a > b ? a : b;
         check->sound = check->sound && m > -INFINITY && m < INFINITY;
         return m + std::log(std::exp(a - m) + std::exp(b - m));
     }
 
     // products[s] proportional to alpha_t(s) beta_t(s), each block weighted by
-    // e^{its scales - the largest}; returns their sum Z_t.  Trusted if Z_t and
+    // 2^{its scales - the largest}; returns their sum Z_t.  Trusted if Z_t and
     // the rows' smallest block sums bound what underflow can have cost.
     static double products(const double *alpha, const double *beta, int64_t labels, double *out, bool *trusted) {
         const int64_t count = blocks(labels);
@@ -202,7 +255,7 @@ struct ProbabilitySpace {
             top = w > top ? w : top;
         }
         for (int64_t k = 0; k < count; ++k) {
-            const double weight = top > -INFINITY ? exp_nonpositive(alpha_scale[k] + beta_scale[k] - top) : 0.0;
+            const double weight = top > -INFINITY ? power_of_two(alpha_scale[k] + beta_scale[k] - top) : 0.0;
             const int64_t first = k * kBlockLabels, blank_end = block_end(k, labels + 1),
                           label_end = block_end(k, labels);
             for (int64_t j = first; j < blank_end; ++j) out[j] = (alpha[j] * beta[j]) * weight;
@@ -218,9 +271,9 @@ struct ProbabilitySpace {
 private:
     struct BlockFactors {
         bool empty;       // neither this block nor its neighbour has mass
-        double unit;      // the log scale the new values are computed in
-        double own;       // e^{this block's scale - unit}
-        double incoming;  // e^{the neighbour's scale - unit}
+        double unit;      // the scale the new values are computed in
+        double own;       // 2^{this block's scale - unit}
+        double incoming;  // 2^{the neighbour's scale - unit}
     };
 
     // What a row's blocks report while it is computed.
@@ -242,8 +295,14 @@ private:
         // A block with mass whose factor flushes loses it.
         sums->underflow |= int((own < kFlushes && own_scale > -INFINITY) ||
                                (incoming < kFlushes && neighbour_scale > -INFINITY));
-        const auto factor = [](double difference) { return difference == 0.0 ? 1.0 : exp_nonpositive(difference); };
-        return {false, unit, factor(own), factor(incoming)};
+        return {false, unit, power_of_two(own), power_of_two(incoming)};
+    }
+
+    // 2^exponent for an integer exponent <= 0 (or -inf), flushed to 0 below the
+    // normal range.
+    static double power_of_two(double exponent) {
+        if (!(exponent >= -1022.0)) return 0.0;
+        return bit_cast<double>(uint64_t(int64_t(exponent) + 1023) << 52);
     }
 
     // *value = (emission * multiplier) * sum, where sum is the predecessors'
@@ -294,7 +353,7 @@ private:
         const double inverse = bit_cast<double>(uint64_t(1023 - exponent) << 52);         // 2^-exponent
         for (int64_t j = first; j < blank_end; ++j) blank[j] *= inverse;
         for (int64_t j = first; j < label_end; ++j) label[j] *= inverse;
-        *scale = unit + double(exponent) * kLn2;
+        *scale = unit + double(exponent);
     }
 
     // Makes the block scales relative to the largest, which joins the row's

@@ -29,10 +29,19 @@ struct LatticeScratch {
     LabelSlots slots;
 };
 
-// Per-thread buffers for finishing gradient rows.
-struct OccupancyScratch {
-    double *products;  // [|l'|] alpha_t(s) beta_t(s), up to a common factor
-    double *by_slot;   // [K]    posterior occupancy of each distinct class
+// Whether frames of logits are read through a table of every class's
+// exponential (see ProbabilitySpace::class_emissions): C exponentials in double
+// instead of C in float and |l| + 1 in double.  Measured (BENCHMARKS.md), the
+// table is faster up to C of about 3 (|l| + 1), no faster at 5 (|l| + 1).
+// static, as lattice_row_size().
+static inline bool uses_class_table(int64_t classes, int64_t labels) { return classes <= 3 * (labels + 1); }
+
+// Per-thread buffers: one frame's class table, and what finishing gradient
+// rows needs.
+struct ThreadBuffers {
+    double *class_exps;  // [C] if any sequence uses_class_table(), else none
+    double *products;    // [|l'|] alpha_t(s) beta_t(s), up to a common factor
+    double *by_slot;     // [K]    posterior occupancy of each distinct class
 };
 
 }  // namespace fastctc

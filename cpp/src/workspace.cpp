@@ -60,21 +60,23 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
 
     ByteCounter one_scratch;
     l.regions = plan_scratch(e, with_grad, l.shared_sequence, &one_scratch);
-    ByteCounter one_occupancy;
-    one_occupancy.reserve(with_grad ? e.states : 0, sizeof(double));
-    l.occupancy_by_slot = one_occupancy.reserve(with_grad ? e.labels + 1 : 0, sizeof(double));
+    ByteCounter one_buffers;
+    const uint64_t classes = uint64_t(batch.num_classes);
+    one_buffers.reserve(uses_class_table(int64_t(classes), int64_t(e.labels)) ? classes : 0, sizeof(double));
+    l.products = one_buffers.reserve(with_grad ? e.states : 0, sizeof(double));
+    l.by_slot = one_buffers.reserve(with_grad ? e.labels + 1 : 0, sizeof(double));
 
     const size_t scratch_regions = l.shared_sequence ? 1 : size_t(num_threads);
     l.scratch_stride = l.shared_sequence ? 0 : one_scratch.size();
-    l.occupancy_stride = one_occupancy.size();
+    l.buffers_stride = one_buffers.size();
 
     ByteCounter whole(kAlignment);
     l.order = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
     l.label_offsets = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
     l.scratch = whole.reserve(scratch_regions, one_scratch.size());
-    l.occupancy = whole.reserve(uint64_t(num_threads), one_occupancy.size());
+    l.buffers = whole.reserve(uint64_t(num_threads), one_buffers.size());
     whole.add(kAlignment - 1);  // slack to align the caller's pointer
-    if (one_scratch.overflowed() || one_occupancy.overflowed() || whole.overflowed())
+    if (one_scratch.overflowed() || one_buffers.overflowed() || whole.overflowed())
         return FASTCTC_STATUS_SIZE_OVERFLOW;
     l.total_bytes = whole.size();
     *layout = l;
@@ -83,7 +85,7 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
 
 ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thread) {
     char *region = static_cast<char *>(base) + layout.scratch + size_t(thread) * layout.scratch_stride;
-    char *occupancy = static_cast<char *>(base) + layout.occupancy + size_t(thread) * layout.occupancy_stride;
+    char *buffers = static_cast<char *>(base) + layout.buffers + size_t(thread) * layout.buffers_stride;
     const ScratchRegions &r = layout.regions;
     auto doubles = [&](size_t offset) { return reinterpret_cast<double *>(region + offset); };
     auto ints = [&](size_t offset) { return reinterpret_cast<int32_t *>(region + offset); };
@@ -95,8 +97,9 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     s.lattice.log_scale = doubles(r.log_scale);
     s.lattice.skip = doubles(r.skip);
     s.lattice.slots = LabelSlots{ints(r.of_label), ints(r.klass), ints(r.source), 0, 0};
-    s.occupancy.products = reinterpret_cast<double *>(occupancy);
-    s.occupancy.by_slot = reinterpret_cast<double *>(occupancy + layout.occupancy_by_slot);
+    s.buffers.class_exps = reinterpret_cast<double *>(buffers);
+    s.buffers.products = reinterpret_cast<double *>(buffers + layout.products);
+    s.buffers.by_slot = reinterpret_cast<double *>(buffers + layout.by_slot);
     return s;
 }
 

@@ -3,10 +3,11 @@
 // One plan serves both fastctc_workspace_size() and the compute calls, so the
 // size reported is exactly the size used.  The workspace holds bookkeeping (the
 // processing order and label offsets, N entries each), scratch regions and
-// per-thread occupancy buffers.  Two modes:
+// per-thread buffers.  Two modes:
 // - one sequence per thread (the usual case): each thread has a scratch region
 //   sized for the largest sequence, so memory is O(threads x longest sequence),
-//   independent of the batch size and of C;
+//   independent of the batch size (and of C, but for a class table of at most
+//   3 (|l| + 1) entries: uses_class_table());
 // - one sequence shared by all threads (N == 1 with several threads): a single
 //   scratch region, where the forward and backward recursions run concurrently
 //   and so both keep every frame's row.
@@ -16,7 +17,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "byte_counter.hpp"
 #include "byte_counter.hpp"
 #include "fastctc/ctc.h"
 #include "scratch.hpp"
@@ -51,9 +51,10 @@ struct WorkspaceLayout {
     size_t label_offsets = 0;       // int64_t[N]: where each label starts in labels
     size_t scratch = 0;             // the first scratch region
     size_t scratch_stride = 0;      // to the next thread's region (0 when shared)
-    size_t occupancy = 0;           // the first thread's occupancy buffers
-    size_t occupancy_stride = 0;    // to the next thread's
-    size_t occupancy_by_slot = 0;   // within one thread's occupancy buffers (after products)
+    size_t buffers = 0;             // the first thread's buffers (ThreadBuffers)
+    size_t buffers_stride = 0;      // to the next thread's
+    size_t products = 0;            // within one thread's buffers
+    size_t by_slot = 0;
     ScratchRegions regions;
     size_t total_bytes = 0;         // including slack to align an unaligned workspace
 };
@@ -68,7 +69,7 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
 // A thread's views of the workspace (the shared region in shared mode).
 struct ThreadScratch {
     LatticeScratch lattice;
-    OccupancyScratch occupancy;
+    ThreadBuffers buffers;
 };
 
 ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thread);
