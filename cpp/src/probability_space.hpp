@@ -104,14 +104,13 @@ struct ProbabilitySpace {
             return 0;
         });
         const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; });
-        // The emissions looked up.  A label position whose exponential flushed to
-        // 0 lost its probability; a zero is rare, so only then is it checked.
         e[0] = class_exps[seq.label.blank()];
-        int zero = int(e[0] == 0.0);
-        for (int64_t j = 0; j < labels; ++j) {
-            e[1 + j] = class_exps[label[j]];
-            zero |= int(e[1 + j] == 0.0);
-        }
+        for (int64_t j = 0; j < labels; ++j) e[1 + j] = class_exps[label[j]];
+        // A label position whose exponential flushed to 0 lost its probability.  A
+        // zero in the table is rare, so only then are the label's classes checked.
+        int zero = 0;
+#pragma omp simd reduction(| : zero)
+        for (int64_t c = 0; c < classes; ++c) zero |= int(class_exps[c] == 0.0);
         const auto flushes = [&](int64_t k) {
             const double x = double(row[k * stride]);
             return (x - max < ExpTraits<double>::kLowest) && x > -INFINITY;
