@@ -9,6 +9,7 @@ import pytest
 from problems import random_problem
 
 import fastctc
+from fastctc import reference
 
 DTYPES = [pytest.param(np.float64, id="float64"), pytest.param(np.float32, id="float32")]
 
@@ -28,6 +29,29 @@ def test_bit_identical_for_any_thread_count(
         np.testing.assert_array_equal(
             fastctc.ctc_loss(*args, num_threads=threads, log_probs=log_probs), loss_1
         )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("scale", [1.0, 100.0], ids=["ordinary", "peaked"])
+def test_one_sequence_shared_by_threads_is_bit_identical(dtype: type, scale: float) -> None:
+    # A batch of one sequence is shared by all threads: frames read in parallel, the
+    # forward and backward recursions at once.  Labels of 70 span three lattice
+    # blocks; the peaked input takes the log-space path.
+    rng = np.random.default_rng(7)
+    inputs = (scale * rng.standard_normal((400, 1, 12))).astype(dtype)
+    labels = rng.integers(1, 12, size=(1, 70))
+    one = fastctc.workspace_size(inputs, labels, num_threads=1)
+    # Sharing keeps every backward row as well: about T rows of 2 |l| + 1 doubles more.
+    assert fastctc.workspace_size(inputs, labels, num_threads=2) > one + 400 * 141 * 8
+    loss_1, grad_1 = fastctc.ctc_loss_and_grad(inputs, labels, num_threads=1)
+    expected_loss, expected_grad = reference.ctc_loss_and_grad(inputs.astype(np.float64), labels)
+    np.testing.assert_allclose(loss_1, expected_loss, rtol=1e-12 if dtype == np.float64 else 1e-5)
+    for threads in (2, 3, 8):
+        loss, grad = fastctc.ctc_loss_and_grad(inputs, labels, num_threads=threads)
+        np.testing.assert_array_equal(loss, loss_1)
+        np.testing.assert_array_equal(grad, grad_1)
+        np.testing.assert_array_equal(fastctc.ctc_loss(inputs, labels, num_threads=threads), loss_1)
+    np.testing.assert_allclose(grad_1, expected_grad, atol=1e-11 if dtype == np.float64 else 1e-6)
 
 
 def _strided_views(tnc: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
@@ -148,6 +172,24 @@ def test_no_temporary_of_the_inputs_size(rng: np.random.Generator) -> None:
     assert _peak_traced_bytes(fastctc.ctc_loss, *args, layout="NTC") < size // 10
     peak = _peak_traced_bytes(fastctc.ctc_loss_and_grad, *args, layout="NTC")
     assert size <= peak < size + size // 10  # the gradient itself, and nothing that large besides
+
+
+def test_a_thread_reuses_its_workspace() -> None:
+    rng = np.random.default_rng(3)
+    inputs = rng.standard_normal((2000, 1, 8)).astype(np.float32)
+    labels = rng.integers(1, 8, size=(1, 300))
+    grad = np.empty_like(inputs)
+    workspace = fastctc.workspace_size(inputs, labels, num_threads=1)
+    assert workspace > 8 * 2000 * 601  # every forward row
+    expected = fastctc.ctc_loss_and_grad(inputs, labels, num_threads=1, grad_out=grad)[0]
+    tracemalloc.start()
+    try:
+        loss, _ = fastctc.ctc_loss_and_grad(inputs, labels, num_threads=1, grad_out=grad)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < workspace / 10
+    np.testing.assert_array_equal(loss, expected)
 
 
 def test_workspace_grows_with_threads_not_batch(rng: np.random.Generator) -> None:

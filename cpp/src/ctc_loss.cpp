@@ -19,6 +19,13 @@
 namespace fastctc {
 namespace {
 
+// The threads of a loss or posteriors call: as for the other calls, never more
+// than there are sequences, except that a single sequence keeps them all, to
+// share its work (uses_shared_sequence()).
+int loss_threads(int32_t requested, int64_t batch_size) {
+    return baseline::resolve_num_threads(requested, batch_size == 1 ? baseline::kMaxThreads : batch_size);
+}
+
 // Where a batch's results go (see BatchJob).
 template <typename Real>
 struct Outputs {
@@ -45,7 +52,7 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
     if (batch->max_time > 0 && (!inputs || (out.posteriors && !out.grad))) return FASTCTC_STATUS_INVALID_VALUE;
 
     WorkspaceLayout layout;
-    status = plan_workspace(*batch, baseline::resolve_num_threads(options->num_threads, size), out.grad != nullptr,
+    status = plan_workspace(*batch, loss_threads(options->num_threads, size), out.grad != nullptr,
                             &layout);
     if (status != FASTCTC_STATUS_SUCCESS) return status;
     if (!workspace || workspace_bytes < layout.total_bytes) return FASTCTC_STATUS_WORKSPACE_TOO_SMALL;
@@ -98,7 +105,7 @@ fastctc_status fastctc_workspace_size(const fastctc_batch *batch, const fastctc_
     fastctc_status status = validate_batch(batch, options, /*check_labels=*/false);
     if (status != FASTCTC_STATUS_SUCCESS) return status;
     WorkspaceLayout layout;
-    status = plan_workspace(*batch, baseline::resolve_num_threads(options->num_threads, batch->batch_size),
+    status = plan_workspace(*batch, loss_threads(options->num_threads, batch->batch_size),
                             with_grad != 0, &layout);
     if (status == FASTCTC_STATUS_SUCCESS) *bytes = layout.total_bytes;
     return status;

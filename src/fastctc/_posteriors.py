@@ -13,7 +13,15 @@ import numpy as np
 import numpy.typing as npt
 
 from fastctc import _ctc
-from fastctc._api import FloatArray, LabelsLike, Layout, _prepare, _tnc_view, _workspace_bytes
+from fastctc._api import (
+    FloatArray,
+    LabelsLike,
+    Layout,
+    _prepare,
+    _thread_workspace,
+    _tnc_view,
+    _workspace_bytes,
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,6 @@ def ctc_posteriors(
         log_likelihoods_out=log_likelihoods,
         class_occupancy_out=_tnc_view(classes, layout),
         state_occupancy_out=_tnc_view(states, layout),
-        workspace=np.empty(_workspace_bytes(problem, with_grad=True), np.uint8),
+        workspace=_thread_workspace(_workspace_bytes(problem, with_grad=True)),
     )
     return Posteriors(classes=classes, states=states, log_likelihoods=log_likelihoods)
