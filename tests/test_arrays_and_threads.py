@@ -54,6 +54,27 @@ def test_one_sequence_shared_by_threads_is_bit_identical(dtype: type, scale: flo
     np.testing.assert_allclose(grad_1, expected_grad, atol=1e-11 if dtype == np.float64 else 1e-6)
 
 
+def test_results_do_not_depend_on_the_callers_flush_to_zero_mode() -> None:
+    # Flush-to-zero is a per-thread mode that frameworks set; subnormal float32
+    # gradients (peaked inputs give some) must come out the same in any mode, from the
+    # calling thread and from workers alike.
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    inputs = (100.0 * rng.standard_normal((400, 1, 12))).astype(np.float32)
+    labels = rng.integers(1, 12, size=(1, 70))
+    loss, grad = fastctc.ctc_loss_and_grad(inputs, labels, num_threads=1)
+    assert np.any((grad != 0) & (np.abs(grad) < np.finfo(np.float32).tiny))  # subnormals
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU has no flush-to-zero mode")
+    try:
+        results = [fastctc.ctc_loss_and_grad(inputs, labels, num_threads=t) for t in (1, 2, 3)]
+    finally:
+        torch.set_flush_denormal(False)  # before comparing: it also reads subnormals as 0
+    for flushed_loss, flushed_grad in results:
+        np.testing.assert_array_equal(flushed_loss, loss)
+        np.testing.assert_array_equal(flushed_grad, grad)
+
+
 def _strided_views(tnc: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
     """Views of the same (T, N, C) data with unusual strides, and their layout."""
     padded = np.zeros((tnc.shape[0], tnc.shape[1], 2 * tnc.shape[2]), tnc.dtype)

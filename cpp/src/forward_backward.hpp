@@ -36,6 +36,7 @@
 #include <cstdint>
 
 #include "frame.hpp"
+#include "ieee_arithmetic.hpp"
 #include "isa.hpp"
 #include "lane_sum.hpp"
 #include "lattice_check.hpp"
@@ -242,6 +243,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
 
 #pragma omp parallel num_threads(threads)
     {
+        const IeeeArithmetic ieee;  // each worker, in whatever mode it was started
 #pragma omp for schedule(static) reduction(&& : frames_sound, frames_exact)
         for (int64_t t = 0; t < frames; ++t) {
             LatticeResult frame_result;

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "forward_backward.hpp"
+#include "ieee_arithmetic.hpp"
 #include "isa.hpp"
 #include "kernel_table.hpp"
 #include "log_space.hpp"
@@ -80,6 +81,7 @@ Real finish_loss(const BatchJob<Real> &job, double loss) {
 
 template <typename Real>
 void run_batch(const BatchJob<Real> &job) {
+    const IeeeArithmetic ieee;  // the calling thread's part (parallel regions set their own)
     const WorkspaceLayout &layout = *job.layout;
     if (layout.shared_sequence) {  // one sequence: all threads work on it
         const Sequence<Real> seq = sequence_of(job, 0);

@@ -8,6 +8,7 @@
 #include <omp.h>
 #endif
 
+#include "ieee_arithmetic.hpp"
 #include "isa.hpp"
 
 namespace fastctc::FASTCTC_ISA {
@@ -29,17 +30,23 @@ inline int thread_index() {
 }
 
 // Calls body(i, thread) for i in [0, count) on `threads` OpenMP threads, with a
-// dynamic schedule in index order.  One thread runs a plain loop and never
-// enters the OpenMP runtime: after fork(), GNU libgomp hangs in the child at
-// the next multi-threaded region, and a serial call must still work there.
+// dynamic schedule in index order, each thread in IeeeArithmetic.  One thread
+// runs a plain loop and never enters the OpenMP runtime: after fork(), GNU
+// libgomp hangs in the child at the next multi-threaded region, and a serial
+// call must still work there.
 template <typename Body>
 void parallel_for_dynamic(int threads, int64_t count, Body body) {
     if (threads <= 1) {
+        const IeeeArithmetic ieee;
         for (int64_t i = 0; i < count; ++i) body(i, 0);
         return;
     }
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int64_t i = 0; i < count; ++i) body(i, thread_index());
+#pragma omp parallel num_threads(threads)
+    {
+        const IeeeArithmetic ieee;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t i = 0; i < count; ++i) body(i, thread_index());
+    }
 }
 
 // More threads than this are never started: far more than any machine has
