@@ -34,7 +34,9 @@ struct LatticeScratch {
 // instead of C in float and |l| + 1 in double.  Measured (BENCHMARKS.md), the
 // table is faster up to C of about 3 (|l| + 1), no faster at 5 (|l| + 1).
 // static, as lattice_row_size().
-static inline bool uses_class_table(int64_t classes, int64_t labels) { return classes <= 3 * (labels + 1); }
+static inline bool uses_class_table(int64_t classes, int64_t labels) {
+    return (classes - 1) / 3 <= labels;  // C <= 3 (|l| + 1) for C >= 1, without overflow
+}
 
 // Per-thread buffers: one frame's class table, and what finishing gradient
 // rows needs.
