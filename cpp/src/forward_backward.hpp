@@ -75,14 +75,13 @@ inline void fill_skip(const ExtendedLabel &label, double *skip) {
 template <typename Space, typename Real>
 double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, double *class_exps, LatticeResult *result) {
     RowCheck check;
-    double log_scale;
-    if constexpr (Space::kClassTable)
-        if (!seq.log_probs && uses_class_table(seq.num_classes, seq.label.label_length())) {
-            log_scale = Space::class_emissions(seq, t, class_exps, e, &check);
-            result->take(check);
-            return log_scale;
-        }
-    log_scale = Space::emissions(seq, t, read_frame(seq, t), e, &check);
+    const auto read = [&] {
+        if constexpr (Space::kClassTable)
+            if (!seq.log_probs && uses_class_table(seq.num_classes, seq.label.label_length()))
+                return Space::class_emissions(seq, t, class_exps, e, &check);
+        return Space::emissions(seq, t, read_frame(seq, t), e, &check);
+    };
+    const double log_scale = read();
     result->take(check);
     return log_scale;
 }

@@ -297,8 +297,8 @@ private:
         return {false, unit, power_of_two(own), power_of_two(incoming)};
     }
 
-    // 2^exponent for an integer exponent <= 0 (or -inf), flushed to 0 below the
-    // normal range.
+    // 2^exponent for an integer exponent <= 1023 (or -inf), flushed to 0 below
+    // the normal range.
     static double power_of_two(double exponent) {
         if (!(exponent >= -1022.0)) return 0.0;
         return bit_cast<double>(uint64_t(int64_t(exponent) + 1023) << 52);
@@ -349,7 +349,7 @@ private:
         }
         sums->smallest = sum < sums->smallest ? sum : sums->smallest;
         const int64_t exponent = int64_t((bit_cast<uint64_t>(sum) >> 52) & 0x7FF) - 1023;  // sum is normal
-        const double inverse = bit_cast<double>(uint64_t(1023 - exponent) << 52);         // 2^-exponent
+        const double inverse = power_of_two(double(-exponent));
         for (int64_t j = first; j < blank_end; ++j) blank[j] *= inverse;
         for (int64_t j = first; j < label_end; ++j) label[j] *= inverse;
         *scale = unit + double(exponent);
