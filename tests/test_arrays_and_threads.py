@@ -6,7 +6,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from problems import random_problem
+from problems import TinyCase, random_problem
 
 import fastctc
 from fastctc import reference
@@ -41,8 +41,11 @@ def test_one_sequence_shared_by_threads_is_bit_identical(dtype: type, scale: flo
     inputs = (scale * rng.standard_normal((400, 1, 12))).astype(dtype)
     labels = rng.integers(1, 12, size=(1, 70))
     one = fastctc.workspace_size(inputs, labels, num_threads=1)
-    # Sharing keeps every backward row as well: about T rows of 2 |l| + 1 doubles more.
-    assert fastctc.workspace_size(inputs, labels, num_threads=2) > one + 400 * 141 * 8
+    # Sharing keeps T lattice rows, as one thread does (forward rows up to the middle
+    # frame, backward rows from it on), and two rolling rows and a thread's buffers
+    # more: far below another T rows of 2 |l| + 1 doubles.
+    row_bytes = (2 * 70 + 1 + 70 // 32 + 3) * 8
+    assert one < fastctc.workspace_size(inputs, labels, num_threads=2) < one + 8 * row_bytes
     loss_1, grad_1 = fastctc.ctc_loss_and_grad(inputs, labels, num_threads=1)
     expected_loss, expected_grad = reference.ctc_loss_and_grad(inputs.astype(np.float64), labels)
     np.testing.assert_allclose(loss_1, expected_loss, rtol=1e-12 if dtype == np.float64 else 1e-5)
@@ -52,6 +55,35 @@ def test_one_sequence_shared_by_threads_is_bit_identical(dtype: type, scale: flo
         np.testing.assert_array_equal(grad, grad_1)
         np.testing.assert_array_equal(fastctc.ctc_loss(inputs, labels, num_threads=threads), loss_1)
     np.testing.assert_allclose(grad_1, expected_grad, atol=1e-11 if dtype == np.float64 else 1e-6)
+
+
+def test_shared_sequence_edges_are_bit_identical(tiny: TinyCase) -> None:
+    # The shared path splits the lattice at the middle frame: frames 1 to 6 put the
+    # middle at 0 to 3, with empty, repeated and impossible labels; the same input
+    # with a NaN in the first, middle or last frame, or with every blank -inf, runs
+    # the recursions over broken rows.
+    variants = {"as-is": tiny.inputs}
+    for frame in (0, tiny.frames // 2, tiny.frames - 1):
+        broken = tiny.inputs.copy()
+        broken[frame, 0, tiny.blank] = np.nan
+        variants[f"nan-at-{frame}"] = broken
+    unreachable = tiny.inputs.copy()
+    unreachable[:, 0, tiny.blank] = -np.inf
+    variants["no-blank"] = unreachable
+    labels = np.array([tiny.label], dtype=np.int64).reshape(1, -1)
+    kwargs = {"blank": tiny.blank, "log_probs": tiny.log_probs}
+    for name, inputs in variants.items():
+        one = fastctc.ctc_loss_and_grad(inputs, labels, num_threads=1, **kwargs)
+        posteriors_1 = fastctc.ctc_posteriors(inputs, labels, num_threads=1, **kwargs)
+        for threads in (2, 3):
+            loss, grad = fastctc.ctc_loss_and_grad(inputs, labels, num_threads=threads, **kwargs)
+            np.testing.assert_array_equal(loss, one[0], err_msg=name)
+            np.testing.assert_array_equal(grad, one[1], err_msg=name)
+            loss_alone = fastctc.ctc_loss(inputs, labels, num_threads=threads, **kwargs)
+            np.testing.assert_array_equal(loss_alone, one[0], err_msg=name)
+            posteriors = fastctc.ctc_posteriors(inputs, labels, num_threads=threads, **kwargs)
+            np.testing.assert_array_equal(posteriors.classes, posteriors_1.classes, err_msg=name)
+            np.testing.assert_array_equal(posteriors.states, posteriors_1.states, err_msg=name)
 
 
 def test_results_do_not_depend_on_the_callers_flush_to_zero_mode() -> None:

@@ -221,24 +221,35 @@ LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScra
 }
 
 // lattice_loss() or lattice_loss_and_grad() for one sequence on `threads`
-// threads: every frame is read in parallel; then the forward recursion runs, and
-// with a gradient the backward one beside it; then the gradient rows are
-// finished in parallel.  buffers(thread) gives each thread its buffers.
+// threads: every frame is read in parallel; then the forward recursion runs,
+// and with a gradient the backward one beside it.  With a gradient, each
+// recursion keeps its rows until they meet at the middle frame (alpha below it,
+// beta from it on, in one set of T rows) and then goes on in two rolling rows
+// of its own, finishing each gradient row it reaches with the row the other
+// kept: every lattice row is written once and read back once, as on one thread.
+// buffers(thread) gives each thread its buffers.
 template <typename Space, typename Real, typename BuffersOfThread>
 LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeScratch &scratch, int threads,
                                       BuffersOfThread buffers) {
     const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels);
     const bool grad = seq.grad != nullptr;
+    const int64_t middle = frames / 2;
     LatticeResult result, backward_result;
     fill_skip(seq.label, scratch.skip);
     // The forward pass of lattice_loss_and_grad() or of lattice_loss().
     ForwardPass<Space, false> forward_with_grad{scratch.skip, labels, &result};
     ForwardPass<Space, true> forward_alone{scratch.skip, labels, &result};
     auto e = [&](int64_t t) { return scratch.emissions + t * (labels + 1); };
-    // With a gradient every row is kept; for the loss alone two rolling rows.
-    auto alpha = [&](int64_t t) { return scratch.alpha + (grad ? t : (t & 1)) * row_size; };
-    auto beta = [&](int64_t t) { return scratch.beta + t * row_size; };
-    bool frames_sound = true, frames_exact = true, rows_trusted = true;
+    // With a gradient, row t of scratch.alpha keeps alpha_t below the middle and
+    // beta_t from it on, and the recursions roll on in scratch.beta's rows 0-1
+    // (forward) and 2-3 (backward); the loss alone rolls in scratch.alpha's two.
+    auto kept = [&](int64_t t) { return scratch.alpha + t * row_size; };
+    auto alpha = [&](int64_t t) {
+        if (!grad) return scratch.alpha + (t & 1) * row_size;
+        return t < middle ? kept(t) : scratch.beta + (t & 1) * row_size;
+    };
+    auto beta = [&](int64_t t) { return t >= middle ? kept(t) : scratch.beta + (2 + (t & 1)) * row_size; };
+    bool frames_sound = true, frames_exact = true;
 
 #pragma omp parallel num_threads(threads)
     {
@@ -252,44 +263,60 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
             frames_exact = frames_exact && frame_result.exact;
         }
 
+        // The forward recursion over frames [first, last), finishing each row from
+        // the middle on; the loss after the last frame.
+        const auto run_forward = [&](auto &forward, int64_t first, int64_t last) {
+            const ThreadBuffers mine = buffers(thread_index());
+            for (int64_t t = first; t < last; ++t) {
+                forward.frame(t, t > 0 ? alpha(t - 1) : nullptr, e(t), scratch.log_scale[t], alpha(t));
+                if (grad && t >= middle && result.trusted(true))
+                    finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
+                                           mine, &result);
+            }
+            if (last == frames) result.loss = forward.loss(alpha(frames - 1));
+        };
+        // The backward recursion over frames [first, last), from last - 1 down,
+        // finishing each row below the middle.
+        const auto run_backward = [&](int64_t first, int64_t last) {
+            const ThreadBuffers mine = buffers(thread_index());
+            for (int64_t t = last - 1; t >= first && backward_result.trusted(true); --t) {
+                backward_frame<Space>(t, frames, t + 1 < frames ? beta(t + 1) : nullptr,
+                                      t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels, beta(t),
+                                      &backward_result);
+                if (t < middle)
+                    finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
+                                           mine, &backward_result);
+            }
+        };
+
 #pragma omp sections
         {
 #pragma omp section
             {
-                auto run = [&](auto &forward) {
-                    for (int64_t t = 0; t < frames; ++t)
-                        forward.frame(t, alpha(t - 1), e(t), scratch.log_scale[t], alpha(t));
-                    result.loss = forward.loss(alpha(frames - 1));
-                };
                 if (grad)
-                    run(forward_with_grad);
+                    run_forward(forward_with_grad, 0, middle);
                 else
-                    run(forward_alone);
+                    run_forward(forward_alone, 0, frames);
             }
 #pragma omp section
             {
-                for (int64_t t = frames - 1; t >= 0 && grad && backward_result.sound; --t)
-                    backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, scratch.skip,
-                                          labels, beta(t), &backward_result);
+                if (grad) run_backward(middle, frames);
             }
-        }  // implicit barrier: both recursions are done
+        }  // implicit barrier: the rows up to the middle are kept
 
-        const bool finish = grad && frames_sound && result.sound && backward_result.sound &&
-                            !(Space::kExact && result.loss == INFINITY);
-        if (finish) {
-            const ThreadBuffers mine = buffers(thread_index());
-#pragma omp for schedule(static) reduction(&& : rows_trusted)
-            for (int64_t t = 0; t < frames; ++t) {
-                LatticeResult row_result;
-                finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots, mine,
-                                       &row_result);
-                rows_trusted = rows_trusted && row_result.products_trusted;
+        if (grad) {
+#pragma omp sections
+            {
+#pragma omp section
+                run_forward(forward_with_grad, middle, frames);
+#pragma omp section
+                run_backward(0, middle);
             }
         }
     }
     result.sound = result.sound && frames_sound && backward_result.sound;
     result.exact = result.exact && frames_exact;
-    result.products_trusted = rows_trusted;
+    result.products_trusted = result.products_trusted && backward_result.products_trusted;
     return result;
 }
 

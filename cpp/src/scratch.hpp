@@ -19,9 +19,10 @@ static inline int64_t lattice_row_size(int64_t labels) { return 2 * labels + 1 +
 // states first, then the |l| label states, then (in probability space) the
 // block scales; lattice_row_size() doubles each.
 struct LatticeScratch {
-    double *alpha;      // forward rows: all frames with a gradient, else 2
-    double *beta;       // backward rows: 2, or all frames when one sequence is
-                        // shared by several threads
+    double *alpha;      // forward rows: all frames with a gradient, else 2 (when one
+                        // sequence is shared by several threads, the backward ones
+                        // from its middle frame on: lattice_shared_sequence())
+    double *beta;       // backward rows with a gradient: 2, or 4 when shared; else none
     double *emissions;  // per frame: the |l| + 1 emissions (blank, then labels);
                         // all frames with a gradient or a shared sequence, else 1
     double *log_scale;  // per frame: the log of the factor taken out of its emissions

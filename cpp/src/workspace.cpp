@@ -34,7 +34,7 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
     const bool all_frames = with_grad || shared;  // keep every frame's emissions
     ScratchRegions r;
     r.alpha = bytes->reserve(with_grad ? e.lattice : 2 * e.row, sizeof(double));
-    r.beta = bytes->reserve(with_grad && shared ? e.lattice : 2 * e.row, sizeof(double));
+    r.beta = bytes->reserve(with_grad ? (shared ? 4 : 2) * e.row : 0, sizeof(double));
     r.emissions = bytes->reserve(all_frames ? e.emission : e.labels + 1, sizeof(double));
     r.log_scale = bytes->reserve(all_frames ? e.frames : 0, sizeof(double));
     r.skip = bytes->reserve(e.labels, sizeof(double));
