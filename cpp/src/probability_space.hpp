@@ -38,6 +38,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "frame.hpp"
 #include "isa.hpp"
@@ -155,7 +156,6 @@ struct ProbabilitySpace {
                              RowCheck *check) {
         const double *prev_blank = prev, *prev_label = prev + labels + 1, *prev_scale = prev + 2 * labels + 1;
         double *blank = row, *label = row + labels + 1, *scale = row + 2 * labels + 1;
-        const double *e_label = e + 1;
         const int64_t count = blocks(labels);
         BlockSums sums;
         for (int64_t k = 0; k < count; ++k) {
@@ -166,27 +166,29 @@ struct ProbabilitySpace {
                 clear_block(blank, label, first, blank_end, label_end, &scale[k]);
                 continue;
             }
-            // The block's first position also takes what flows in from block k - 1.
-            const double in = first > 0 ? prev_label[first - 1] : 0.0;
-            sums.underflow |= update<kExactness>(&blank[first], e[0], 1.0,
-                                                 f.own * prev_blank[first] + f.incoming * in, prev_blank[first] + in);
-            if (first < labels)
+            // The block's own positions i: state arrays shifted by `first`.
+            const double *pb = prev_blank + first, *pl = prev_label + first, *el = e + 1 + first, *sk = skip + first;
+            double *b = blank + first, *l = label + first;
+            // Its first position also takes what flows in from block k - 1.
+            const double in = first > 0 ? pl[-1] : 0.0;
+            with_block_sizes(blank_end - first, label_end - first, [&](auto blanks, auto block_labels) {
                 sums.underflow |=
-                    update<kExactness>(&label[first], e_label[first], 1.0,
-                                       f.own * (prev_label[first] + prev_blank[first]) + f.incoming * (skip[first] * in),
-                                       (prev_label[first] + prev_blank[first]) + skip[first] * in);
-            const double e_blank = e[0] * f.own;
-            int underflow = 0;
-            for (int64_t j = first + 1; j < blank_end; ++j) {
-                const double sum = prev_blank[j] + prev_label[j - 1];
-                underflow |= update<kExactness>(&blank[j], e_blank, sum, e[0]);
-            }
-            for (int64_t j = first + 1; j < label_end; ++j) {
-                const double sum = (prev_label[j] + prev_blank[j]) + skip[j] * prev_label[j - 1];
-                underflow |= update<kExactness>(&label[j], e_label[j] * f.own, sum, e_label[j]);
-            }
-            sums.underflow |= underflow;
-            normalise_block(blank, label, first, blank_end, label_end, f.unit, &scale[k], &sums);
+                    update<kExactness>(&b[0], e[0], 1.0, f.own * pb[0] + f.incoming * in, pb[0] + in);
+                if (block_labels > 0)
+                    sums.underflow |= update<kExactness>(&l[0], el[0], 1.0,
+                                                         f.own * (pl[0] + pb[0]) + f.incoming * (sk[0] * in),
+                                                         (pl[0] + pb[0]) + sk[0] * in);
+                const double e_blank = e[0] * f.own;
+                int underflow = 0;
+                for (int64_t i = 1; i < blanks; ++i)
+                    underflow |= update<kExactness>(&b[i], e_blank, pb[i] + pl[i - 1], e[0]);
+                for (int64_t i = 1; i < block_labels; ++i) {
+                    const double sum = (pl[i] + pb[i]) + sk[i] * pl[i - 1];
+                    underflow |= update<kExactness>(&l[i], el[i] * f.own, sum, el[i]);
+                }
+                sums.underflow |= underflow;
+                normalise_block(b, l, blanks, block_labels, f.unit, &scale[k], &sums);
+            });
         }
         finish_row(scale, count, prev_scale[count], sums, check);
     }
@@ -200,7 +202,6 @@ struct ProbabilitySpace {
         const double *next_blank = next, *next_label = next + labels + 1, *next_scale = next + 2 * labels + 1;
         double *blank = row, *label = row + labels + 1, *scale = row + 2 * labels + 1;
         const double e_blank = e[0];
-        const double *e_label = e + 1;
         const int64_t count = blocks(labels);
         BlockSums sums;
         for (int64_t k = count - 1; k >= 0; --k) {
@@ -211,21 +212,25 @@ struct ProbabilitySpace {
                 clear_block(blank, label, first, blank_end, label_end, &scale[k]);
                 continue;
             }
-            for (int64_t j = first; j < blank_end && j < labels; ++j)
-                blank[j] = f.own * (e_blank * next_blank[j] + e_label[j] * next_label[j]);
-            if (blank_end == labels + 1) blank[labels] = f.own * (e_blank * next_blank[labels]);
-            for (int64_t j = first; j + 1 < label_end; ++j)
-                label[j] = f.own * ((e_label[j] * next_label[j] + e_blank * next_blank[j + 1]) +
-                                    skip[j + 1] * (e_label[j + 1] * next_label[j + 1]));
-            // The block's last label also takes what flows in from block k + 1
-            // (unless this is the last block, where its successors are inside).
-            if (label_end > first) {
-                const int64_t j = label_end - 1;
-                const double successors =
-                    e_blank * next_blank[j + 1] + (j + 1 < labels ? skip[j + 1] * (e_label[j + 1] * next_label[j + 1]) : 0.0);
-                label[j] = f.own * (e_label[j] * next_label[j]) + (j + 1 < blank_end ? f.own : f.incoming) * successors;
-            }
-            normalise_block(blank, label, first, blank_end, label_end, f.unit, &scale[k], &sums);
+            // The block's own positions i: state arrays shifted by `first`.
+            const double *nb = next_blank + first, *nl = next_label + first, *el = e + 1 + first, *sk = skip + first;
+            double *b = blank + first, *l = label + first;
+            // Only the row's last block has a blank more than labels: the final one.
+            with_block_sizes(blank_end - first, label_end - first, [&](auto blanks, auto block_labels) {
+                for (int64_t i = 0; i < block_labels; ++i) b[i] = f.own * (e_blank * nb[i] + el[i] * nl[i]);
+                if (blanks > block_labels) b[block_labels] = f.own * (e_blank * nb[block_labels]);
+                for (int64_t i = 0; i + 1 < block_labels; ++i)
+                    l[i] = f.own * ((el[i] * nl[i] + e_blank * nb[i + 1]) + sk[i + 1] * (el[i + 1] * nl[i + 1]));
+                // The block's last label also takes what flows in from block k + 1
+                // (unless this is the last block, where its successors are inside).
+                if (block_labels > 0) {
+                    const int64_t i = block_labels - 1;
+                    const double successors =
+                        e_blank * nb[i + 1] + (first + i + 1 < labels ? sk[i + 1] * (el[i + 1] * nl[i + 1]) : 0.0);
+                    l[i] = f.own * (el[i] * nl[i]) + (i + 1 < blanks ? f.own : f.incoming) * successors;
+                }
+                normalise_block(b, l, blanks, block_labels, f.unit, &scale[k], &sums);
+            });
         }
         finish_row(scale, count, next_scale[count], sums, check);
     }
@@ -255,10 +260,14 @@ struct ProbabilitySpace {
         }
         for (int64_t k = 0; k < count; ++k) {
             const double weight = top > -INFINITY ? power_of_two(alpha_scale[k] + beta_scale[k] - top) : 0.0;
-            const int64_t first = k * kBlockLabels, blank_end = block_end(k, labels + 1),
-                          label_end = block_end(k, labels);
-            for (int64_t j = first; j < blank_end; ++j) out[j] = (alpha[j] * beta[j]) * weight;
-            for (int64_t j = first + labels + 1; j < label_end + labels + 1; ++j) out[j] = (alpha[j] * beta[j]) * weight;
+            const int64_t first = k * kBlockLabels, label_first = labels + 1 + first;
+            with_block_sizes(block_end(k, labels + 1) - first, block_end(k, labels) - first,
+                             [&](auto blanks, auto block_labels) {
+                                 for (int64_t i = first; i < first + blanks; ++i)
+                                     out[i] = (alpha[i] * beta[i]) * weight;
+                                 for (int64_t i = label_first; i < label_first + block_labels; ++i)
+                                     out[i] = (alpha[i] * beta[i]) * weight;
+                             });
         }
         const double z = lane_sum(2 * labels + 1, [&](int64_t s) { return out[s]; });
         const double smallest = alpha_scale[count + 1] < beta_scale[count + 1] ? alpha_scale[count + 1]
@@ -331,13 +340,26 @@ private:
         *scale = -INFINITY;
     }
 
-    // Divides a block by the power of two nearest below its sum (exactly, with no
-    // division or logarithm: its values then sum to [1, 2)) and records its scale
-    // (-inf for an empty block).
-    static void normalise_block(double *blank, double *label, int64_t first, int64_t blank_end, int64_t label_end,
-                                double unit, double *scale, BlockSums *sums) {
-        const double sum = lane_sum(blank_end - first, [&](int64_t i) { return blank[first + i]; }) +
-                           lane_sum(label_end - first, [&](int64_t i) { return label[first + i]; });
+    // Calls body(blanks, labels) with a block's numbers of blank and label
+    // positions, as compile-time constants for a full block (every block of a row
+    // but the last), so that its loops have no remainder to handle.
+    template <typename Body>
+    static void with_block_sizes(int64_t blanks, int64_t labels, Body body) {
+        using Full = std::integral_constant<int64_t, kBlockLabels>;
+        if (blanks == kBlockLabels && labels == kBlockLabels)
+            body(Full{}, Full{});
+        else
+            body(blanks, labels);
+    }
+
+    // Divides a block's values (blank[0, blanks), label[0, labels)) by the power
+    // of two nearest below their sum (exactly, with no division or logarithm:
+    // they then sum to [1, 2)) and records its scale (-inf for an empty block).
+    template <typename Count>
+    static void normalise_block(double *blank, double *label, Count blanks, Count labels, double unit,
+                                double *scale, BlockSums *sums) {
+        const double sum = lane_sum(blanks, [&](int64_t i) { return blank[i]; }) +
+                           lane_sum(labels, [&](int64_t i) { return label[i]; });
         if (sum == 0.0) {
             *scale = -INFINITY;
             return;
@@ -350,8 +372,8 @@ private:
         sums->smallest = sum < sums->smallest ? sum : sums->smallest;
         const int64_t exponent = int64_t((bit_cast<uint64_t>(sum) >> 52) & 0x7FF) - 1023;  // sum is normal
         const double inverse = power_of_two(double(-exponent));
-        for (int64_t j = first; j < blank_end; ++j) blank[j] *= inverse;
-        for (int64_t j = first; j < label_end; ++j) label[j] *= inverse;
+        for (int64_t i = 0; i < blanks; ++i) blank[i] *= inverse;
+        for (int64_t i = 0; i < labels; ++i) label[i] *= inverse;
         *scale = unit + double(exponent);
     }
 
@@ -380,9 +402,11 @@ private:
         blank[blank_position] = blank_value;
         if (labels > 0) label[label_position] = label_value;
         BlockSums sums;
-        for (int64_t k = 0; k < count; ++k)
-            normalise_block(blank, label, k * kBlockLabels, block_end(k, labels + 1), block_end(k, labels), 0.0,
-                            &scale[k], &sums);
+        for (int64_t k = 0; k < count; ++k) {
+            const int64_t first = k * kBlockLabels;
+            normalise_block(blank + first, label + first, block_end(k, labels + 1) - first,
+                            block_end(k, labels) - first, 0.0, &scale[k], &sums);
+        }
         finish_row(scale, count, 0.0, sums, check);
     }
 };
