@@ -153,10 +153,16 @@ def test_long_random_sequences_match_reference(frames: int, labels: int) -> None
         variable_lengths=False,
     )
     expected_loss, expected_grad = reference.ctc_loss_and_grad(problem.inputs, problem.labels)
-    loss, grad = fastctc.ctc_loss_and_grad(problem.inputs, problem.labels)
+    loss, grad = fastctc.ctc_loss_and_grad(problem.inputs, problem.labels, num_threads=1)
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
     np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=1e-11)
-    np.testing.assert_allclose(fastctc.ctc_loss(problem.inputs, problem.labels), loss, rtol=1e-13)
+    # Far tails of these forward rows underflow, so the loss alone cannot rest on them
+    # being exact; it vouches for them as the gradient path does, with the backward
+    # rows (certify_loss()), and is the same bits, on one thread or shared by several.
+    for threads in (1, 2, 3):
+        np.testing.assert_array_equal(
+            fastctc.ctc_loss(problem.inputs, problem.labels, num_threads=threads), loss
+        )
 
 
 def test_peaked_long_input_keeps_float64_accuracy() -> None:

@@ -88,12 +88,15 @@ double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, double *
 
 // The forward recursion, one frame at a time, accumulating the emissions'
 // log scales in frame order; ln p(l|x) = that sum + ln(end mass).  kExactness:
-// check every value for underflow (what the loss alone rests on).
+// check every value for underflow (what the loss alone rests on).  With
+// checkpoints, row t is also kept there when t is a multiple of stride.
 template <typename Space, bool kExactness>
 struct ForwardPass {
     const double *skip;
     int64_t labels;
     LatticeResult *result;
+    double *checkpoints = nullptr;
+    int64_t stride = 1;
     double scales = 0.0;  // sum_t log_scale_t
 
     void frame(int64_t t, const double *prev, const double *e, double log_scale, double *row) {
@@ -104,6 +107,11 @@ struct ForwardPass {
             Space::template forward_step<kExactness>(prev, e, skip, labels, row, &check);
         scales += log_scale;
         result->take(check);
+        if (checkpoints && t % stride == 0) {
+            const int64_t row_size = Space::row_size(labels);
+            double *kept = checkpoints + (t / stride) * row_size;
+            for (int64_t i = 0; i < row_size; ++i) kept[i] = row[i];
+        }
     }
 
     double loss(const double *last_row) {
@@ -174,13 +182,22 @@ void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, 
     }
 }
 
+// The loss alone's forward pass: in probability space it keeps checkpoints,
+// for certify_loss().
+template <typename Space, typename Real>
+ForwardPass<Space, true> forward_alone(const Sequence<Real> &seq, const LatticeScratch &scratch,
+                                       LatticeResult *result) {
+    return {scratch.skip, seq.label.label_length(), result, Space::kExact ? nullptr : scratch.checkpoints,
+            checkpoint_stride(seq.frames)};
+}
+
 // The loss alone, on one thread: the forward recursion in two rolling rows.
 template <typename Space, typename Real>
 LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, const ThreadBuffers &buffers) {
     const int64_t labels = seq.label.label_length(), row_size = Space::row_size(labels);
     LatticeResult result;
     fill_skip(seq.label, scratch.skip);
-    ForwardPass<Space, true> forward{scratch.skip, labels, &result};
+    ForwardPass<Space, true> forward = forward_alone<Space>(seq, scratch, &result);
     double *row = scratch.alpha;
     for (int64_t t = 0; t < seq.frames; ++t) {
         const double log_scale = frame_emissions<Space>(seq, t, scratch.emissions, buffers.class_exps, &result);
@@ -190,6 +207,47 @@ LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scra
     }
     result.loss = forward.loss(row);
     return result;
+}
+
+// Vouches for the loss alone of a sequence whose forward rows lost values to
+// underflow (sound but not exact), as lattice_loss_and_grad() vouches for its
+// rows: by each frame's bound on what underflow can have cost (products()).
+// That needs alpha_t and beta_t together: the backward recursion runs down from
+// the last frame in two rolling rows, and each segment of forward rows is
+// recomputed, frame by frame as the first time, from the checkpoint lattice_loss()
+// kept at its start.  The loss itself is the forward pass's, unchanged.
+template <typename Space, typename Real>
+void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, const ThreadBuffers &buffers,
+                  LatticeResult *result) {
+    const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels),
+                  stride = checkpoint_stride(frames);
+    double *segment = scratch.checkpoints + (checkpoint_rows(frames) - stride) * row_size;
+    double *emissions_after = scratch.segment_emissions + stride * (labels + 1);  // of frame `end`
+    auto beta = [&](int64_t t) { return scratch.beta + (t & 1) * row_size; };
+    LatticeResult recomputed;  // checked the first time
+    for (int64_t end = frames; end > 0 && result->trusted(true);) {
+        const int64_t start = (end - 1) / stride * stride;  // the segment [start, end)
+        auto alpha = [&](int64_t t) {
+            return t == start ? scratch.checkpoints + (start / stride) * row_size : segment + (t - start) * row_size;
+        };
+        auto e = [&](int64_t t) { return scratch.segment_emissions + (t - start) * (labels + 1); };
+        for (int64_t t = start; t < end; ++t) {
+            frame_emissions<Space>(seq, t, e(t), buffers.class_exps, &recomputed);
+            RowCheck check;
+            if (t > start)
+                Space::template forward_step<false>(alpha(t - 1), e(t), scratch.skip, labels, alpha(t), &check);
+        }
+        for (int64_t t = end - 1; t >= start && result->trusted(true); --t) {
+            const double *e_next = t + 1 == end ? emissions_after : e(t + 1);
+            backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e_next : nullptr, scratch.skip, labels,
+                                  beta(t), result);
+            bool trusted = true;
+            Space::products(alpha(t), beta(t), labels, buffers.products, &trusted);
+            result->products_trusted = result->products_trusted && trusted;
+        }
+        for (int64_t i = 0; i <= labels; ++i) emissions_after[i] = e(start)[i];
+        end = start;
+    }
 }
 
 // The loss and the gradient rows [0, T_n), on one thread: the forward rows are
@@ -238,7 +296,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
     fill_skip(seq.label, scratch.skip);
     // The forward pass of lattice_loss_and_grad() or of lattice_loss().
     ForwardPass<Space, false> forward_with_grad{scratch.skip, labels, &result};
-    ForwardPass<Space, true> forward_alone{scratch.skip, labels, &result};
+    ForwardPass<Space, true> forward_of_loss_alone = forward_alone<Space>(seq, scratch, &result);
     auto e = [&](int64_t t) { return scratch.emissions + t * (labels + 1); };
     // With a gradient, row t of scratch.alpha keeps alpha_t below the middle and
     // beta_t from it on, and the recursions roll on in scratch.beta's rows 0-1
@@ -296,7 +354,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                 if (grad)
                     run_forward(forward_with_grad, 0, middle);
                 else
-                    run_forward(forward_alone, 0, frames);
+                    run_forward(forward_of_loss_alone, 0, frames);
             }
 #pragma omp section
             {

@@ -33,7 +33,8 @@
 //   where Z_t is the frame's occupancy normaliser (products()).  So with a
 //   gradient, frame t is vouched for if min(sigma) * Z_t >= 1e-280 over both its
 //   rows (shares below 1e-23), even when far tails of a row underflowed, as they
-//   do on long inputs.
+//   do on long inputs; the loss alone, when its rows are not exact, is vouched
+//   for by the same bound (certify_loss() in forward_backward.hpp).
 #pragma once
 
 #include <cmath>

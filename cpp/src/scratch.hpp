@@ -2,6 +2,7 @@
 // caller's workspace by workspace.cpp.  Plain pointers, no code.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "class_slots.hpp"
@@ -15,6 +16,22 @@ namespace fastctc {
 inline constexpr int64_t kBlockLabels = 32;
 static inline int64_t lattice_row_size(int64_t labels) { return 2 * labels + 1 + labels / kBlockLabels + 3; }
 
+// The loss alone keeps its forward row every checkpoint_stride(T) frames, about
+// sqrt(T) of them, to vouch for itself when a value underflowed (certify_loss()
+// in forward_backward.hpp recomputes the rows between them): checkpoint_rows(T)
+// rows in all with one segment of recomputed rows.  static, as lattice_row_size().
+static inline int64_t checkpoint_stride(int64_t frames) {
+    // ceil(sqrt(frames)), at least 1: the rounded square root, corrected.
+    uint64_t stride = uint64_t(std::sqrt(double(frames)));
+    while (stride * stride < uint64_t(frames)) ++stride;
+    while (stride > 1 && (stride - 1) * (stride - 1) >= uint64_t(frames)) --stride;
+    return stride > 0 ? int64_t(stride) : 1;
+}
+static inline int64_t checkpoint_rows(int64_t frames) {
+    const int64_t stride = checkpoint_stride(frames);
+    return (frames + stride - 1) / stride + stride;
+}
+
 // One sequence's lattice (forward_backward.hpp).  Rows hold the |l| + 1 blank
 // states first, then the |l| label states, then (in probability space) the
 // block scales; lattice_row_size() doubles each.
@@ -22,7 +39,9 @@ struct LatticeScratch {
     double *alpha;      // forward rows: all frames with a gradient, else 2 (when one
                         // sequence is shared by several threads, the backward ones
                         // from its middle frame on: lattice_shared_sequence())
-    double *beta;       // backward rows with a gradient: 2, or 4 when shared; else none
+    double *beta;       // backward rows: 2, or 4 with a gradient when shared
+    double *checkpoints;  // the loss alone: checkpoint_rows(T) forward rows
+    double *segment_emissions;  // the loss alone: checkpoint_stride(T) + 1 frames' emissions
     double *emissions;  // per frame: the |l| + 1 emissions (blank, then labels);
                         // all frames with a gradient or a shared sequence, else 1
     double *log_scale;  // per frame: the log of the factor taken out of its emissions

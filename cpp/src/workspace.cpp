@@ -11,10 +11,12 @@ bool batch_extents(const fastctc_batch &batch, Extents *out) {
     Extents e;
     for (int64_t n = 0; n < batch.batch_size; ++n) {
         const uint64_t frames = uint64_t(batch.input_lengths[n]), labels = uint64_t(batch.label_lengths[n]);
-        uint64_t states = 0, row = 0, lattice = 0, emission = 0;
+        uint64_t states = 0, row = 0, lattice = 0, emission = 0, checkpoints = 0, checkpoint_emissions = 0;
         if (!checked_mul<uint64_t>(labels, 2, &states) || !checked_add<uint64_t>(states, 1, &states) ||
             !checked_add<uint64_t>(states, labels / kBlockLabels + 3, &row) || !checked_mul(row, frames, &lattice) ||
-            !checked_mul(labels + 1, frames, &emission))
+            !checked_mul(labels + 1, frames, &emission) ||
+            !checked_mul(row, uint64_t(checkpoint_rows(int64_t(frames))), &checkpoints) ||
+            !checked_mul(labels + 1, uint64_t(checkpoint_stride(int64_t(frames))) + 1, &checkpoint_emissions))
             return false;
         if (frames > e.frames) e.frames = frames;
         if (labels > e.labels) e.labels = labels;
@@ -22,6 +24,8 @@ bool batch_extents(const fastctc_batch &batch, Extents *out) {
         if (row > e.row) e.row = row;
         if (lattice > e.lattice) e.lattice = lattice;
         if (emission > e.emission) e.emission = emission;
+        if (checkpoints > e.checkpoints) e.checkpoints = checkpoints;
+        if (checkpoint_emissions > e.checkpoint_emissions) e.checkpoint_emissions = checkpoint_emissions;
     }
     *out = e;
     return true;
@@ -34,7 +38,9 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
     const bool all_frames = with_grad || shared;  // keep every frame's emissions
     ScratchRegions r;
     r.alpha = bytes->reserve(with_grad ? e.lattice : 2 * e.row, sizeof(double));
-    r.beta = bytes->reserve(with_grad ? (shared ? 4 : 2) * e.row : 0, sizeof(double));
+    r.beta = bytes->reserve((with_grad && shared ? 4 : 2) * e.row, sizeof(double));
+    r.checkpoints = bytes->reserve(with_grad ? 0 : e.checkpoints, sizeof(double));
+    r.segment_emissions = bytes->reserve(with_grad ? 0 : e.checkpoint_emissions, sizeof(double));
     r.emissions = bytes->reserve(all_frames ? e.emission : e.labels + 1, sizeof(double));
     r.log_scale = bytes->reserve(all_frames ? e.frames : 0, sizeof(double));
     r.skip = bytes->reserve(e.labels, sizeof(double));
@@ -63,7 +69,7 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
     ByteCounter one_buffers;
     const uint64_t classes = uint64_t(batch.num_classes);
     one_buffers.reserve(uses_class_table(int64_t(classes), int64_t(e.labels)) ? classes : 0, sizeof(double));
-    l.products = one_buffers.reserve(with_grad ? e.states : 0, sizeof(double));
+    l.products = one_buffers.reserve(e.states, sizeof(double));
     l.by_slot = one_buffers.reserve(with_grad ? e.labels + 1 : 0, sizeof(double));
 
     const size_t scratch_regions = l.shared_sequence ? 1 : size_t(num_threads);
@@ -93,6 +99,8 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     ThreadScratch s;
     s.lattice.alpha = doubles(r.alpha);
     s.lattice.beta = doubles(r.beta);
+    s.lattice.checkpoints = doubles(r.checkpoints);
+    s.lattice.segment_emissions = doubles(r.segment_emissions);
     s.lattice.emissions = doubles(r.emissions);
     s.lattice.log_scale = doubles(r.log_scale);
     s.lattice.skip = doubles(r.skip);

@@ -9,8 +9,8 @@
 //   independent of the batch size (and of C, but for a class table of at most
 //   3 (|l| + 1) entries: uses_class_table());
 // - one sequence shared by all threads (N == 1 with several threads): a single
-//   scratch region, where the forward and backward recursions run concurrently
-//   and so both keep every frame's row.
+//   scratch region, where the forward and backward recursions run concurrently,
+//   each in rolling rows of its own once they pass the middle frame.
 // The log-space path, when needed, reuses the probability-space path's memory.
 #pragma once
 
@@ -32,6 +32,8 @@ struct Extents {
     uint64_t row = 1;       // a lattice row: see lattice_row_size()
     uint64_t lattice = 0;   // T_n rows (an upper bound of T_n |l'_n|)
     uint64_t emission = 0;  // T_n (|l_n| + 1)
+    uint64_t checkpoints = 0;            // checkpoint_rows(T_n) rows
+    uint64_t checkpoint_emissions = 0;   // (checkpoint_stride(T_n) + 1) (|l_n| + 1)
 };
 
 // Fills *out from a validated batch; false when a size overflows.
@@ -39,7 +41,8 @@ bool batch_extents(const fastctc_batch &batch, Extents *out);
 
 // Byte offsets of the regions within one scratch region.
 struct ScratchRegions {
-    size_t alpha = 0, beta = 0, emissions = 0, log_scale = 0, skip = 0, of_label = 0, klass = 0, source = 0;
+    size_t alpha = 0, beta = 0, checkpoints = 0, segment_emissions = 0, emissions = 0, log_scale = 0, skip = 0,
+           of_label = 0, klass = 0, source = 0;
 };
 
 struct WorkspaceLayout {

@@ -152,7 +152,8 @@ typedef struct fastctc_batch {
 
 /* Bytes of workspace that a compute call with this batch and these options
  * needs: O(num_threads * longest sequence), never O(T * N * C).
- * with_grad: nonzero when grad will be requested.
+ * with_grad: nonzero when grad will be requested; such a workspace also serves
+ * the loss alone (grad NULL) of the same batch.
  * [out] *bytes. */
 FASTCTC_API fastctc_status fastctc_workspace_size(const fastctc_batch *batch,
                                                   const fastctc_options *options,
