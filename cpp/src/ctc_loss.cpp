@@ -104,15 +104,10 @@ fastctc_status fastctc_workspace_size(const fastctc_batch *batch, const fastctc_
     if (!bytes) return FASTCTC_STATUS_INVALID_VALUE;
     fastctc_status status = validate_batch(batch, options, /*check_labels=*/false);
     if (status != FASTCTC_STATUS_SUCCESS) return status;
-    const int threads = loss_threads(options->num_threads, batch->batch_size);
-    WorkspaceLayout alone, with;
-    status = plan_workspace(*batch, threads, /*with_grad=*/false, &alone);
-    if (status == FASTCTC_STATUS_SUCCESS && with_grad)
-        status = plan_workspace(*batch, threads, /*with_grad=*/true, &with);
-    if (status != FASTCTC_STATUS_SUCCESS) return status;
-    // With a gradient, the larger plan: on a few frames the loss alone can need
-    // more (its checkpoints), and a caller may pass grad NULL for an empty one.
-    *bytes = alone.total_bytes > with.total_bytes ? alone.total_bytes : with.total_bytes;
+    WorkspaceLayout layout;
+    status = plan_workspace(*batch, loss_threads(options->num_threads, batch->batch_size),
+                            with_grad != 0, &layout);
+    if (status == FASTCTC_STATUS_SUCCESS) *bytes = layout.total_bytes;
     return status;
 }
 

@@ -85,6 +85,15 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
     if (one_scratch.overflowed() || one_buffers.overflowed() || whole.overflowed())
         return FASTCTC_STATUS_SIZE_OVERFLOW;
     l.total_bytes = whole.size();
+    // A workspace for the loss with its gradient also serves the loss alone of
+    // the same batch (a call with no frames may pass grad NULL), whose
+    // checkpoints can need more on a few frames.
+    if (with_grad) {
+        WorkspaceLayout alone;
+        const fastctc_status status = plan_workspace(batch, num_threads, /*with_grad=*/false, &alone);
+        if (status != FASTCTC_STATUS_SUCCESS) return status;
+        if (alone.total_bytes > l.total_bytes) l.total_bytes = alone.total_bytes;
+    }
     *layout = l;
     return FASTCTC_STATUS_SUCCESS;
 }
