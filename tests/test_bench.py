@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -59,6 +60,19 @@ def test_bench_loss_only_has_no_gradient(tmp_path) -> None:
     rows = json.loads(path.read_text())[0]["rows"]
     assert all(row["grad_error"] is None for row in rows)
     assert rows[0]["loss_error"] < 1e-12
+
+
+def test_bench_skips_the_peers_it_is_told_to(tmp_path, capsys) -> None:
+    # Every framework peer is left out (whichever are installed); fastctc never is.
+    path = tmp_path / "bench.json"
+    command = ["bench", "--shapes", "20,2,5,4", "--threads", "1", "--json", str(path)]
+    assert main([*command, "--skip", "torch", "TENSORFLOW", "jax", "fastctc"]) == 0
+    assert [row["implementation"] for row in json.loads(path.read_text())[0]["rows"]] == [
+        f"fastctc {fastctc.__version__}"
+    ]
+    out = capsys.readouterr().out
+    installed = [name for name in ("torch", "tensorflow", "jax") if importlib.util.find_spec(name)]
+    assert ("left out (--skip)" in out) == bool(installed)
 
 
 def test_problems_are_seeded_and_alignable() -> None:

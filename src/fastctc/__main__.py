@@ -46,6 +46,7 @@ def _bench(args: argparse.Namespace) -> int:
         seed=args.seed,
         json_path=Path(args.json) if args.json else None,
         plot_path=Path(args.plot) if args.plot else None,
+        skip=args.skip,
     )
     return 0
 
@@ -121,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", metavar="FILE.png", help="plot time against batch size for the first shape"
     )
     bench.add_argument("--seed", type=int, default=0, help="random seed of the inputs")
+    bench.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        metavar="TEXT",
+        help="leave out the peers whose name contains TEXT (case-insensitive), e.g. "
+        "'dense labels': TensorFlow's dense-label loss takes minutes a call on long inputs",
+    )
     bench.set_defaults(run=_bench)
 
     bench = commands.add_parser(

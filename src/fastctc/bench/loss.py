@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
@@ -167,19 +168,26 @@ def run_bench(
     seed: int,
     json_path: Path | None,
     plot_path: Path | None,
+    skip: Sequence[str] = (),
     stream: TextIO | None = None,
     progress: TextIO | None = None,
 ) -> list[ShapeReport]:
     """Measures every shape, writes the tables to stream (default stdout) and a
-    progress line to progress (default stderr, on a terminal only)."""
+    progress line to progress (default stderr, on a terminal only).  Peers whose
+    name contains any text in skip (case-insensitive) are left out; fastctc never is."""
     stream = sys.stdout if stream is None else stream
     progress = sys.stderr if progress is None else progress
-    peers = installed_peers(threads, dtype)
+    fastctc_peer, *others = installed_peers(threads, dtype)
+    left_out = [p for p in others if any(text.lower() in p.name.lower() for text in skip)]
+    peers = [fastctc_peer] + [p for p in others if p not in left_out]
     what = "loss" if loss_only else "loss + gradient w.r.t. logits"
     stream.write(
         f"CTC {what}, {np.dtype(dtype).name}, {threads} threads, SIMD "
-        f"{_ctc.simd_level()}; median of repeated calls\n\n"
+        f"{_ctc.simd_level()}; median of repeated calls\n"
     )
+    if left_out:
+        stream.write(f"left out (--skip): {', '.join(p.name for p in left_out)}\n")
+    stream.write("\n")
     reports = []
     for i, shape in enumerate(shapes, 1):
         report = measure_shape(
