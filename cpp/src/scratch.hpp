@@ -1,5 +1,6 @@
 // The scratch memory the per-sequence kernels work in, carved from the
-// caller's workspace by workspace.cpp.  Plain pointers, no code.
+// caller's workspace by workspace.cpp: plain pointers, and the sizes they are
+// carved to.
 #pragma once
 
 #include <cmath>
@@ -36,16 +37,16 @@ static inline int64_t checkpoint_rows(int64_t frames) {
 // states first, then the |l| label states, then (in probability space) the
 // block scales; lattice_row_size() doubles each.
 struct LatticeScratch {
-    double *alpha;      // forward rows: all frames with a gradient, else 2 (when one
-                        // sequence is shared by several threads, the backward ones
-                        // from its middle frame on: lattice_shared_sequence())
-    double *beta;       // backward rows: 2, or 4 with a gradient when shared
-    double *checkpoints;  // the loss alone: checkpoint_rows(T) forward rows
+    double *alpha;              // forward rows: all frames with a gradient, else 2 (when
+                                // one sequence is shared by several threads, the backward
+                                // ones from its middle frame on: lattice_shared_sequence())
+    double *beta;               // backward rows: 2, or 4 with a gradient when shared
+    double *checkpoints;        // the loss alone: checkpoint_rows(T) forward rows
     double *segment_emissions;  // the loss alone: checkpoint_stride(T) + 1 frames' emissions
-    double *emissions;  // per frame: the |l| + 1 emissions (blank, then labels);
-                        // all frames with a gradient or a shared sequence, else 1
-    double *log_scale;  // per frame: the log of the factor taken out of its emissions
-    double *skip;       // [|l|] 1 where a path may skip the blank into label j, else 0
+    double *emissions;          // per frame: the |l| + 1 emissions (blank, then labels);
+                                // all frames with a gradient or a shared sequence, else 1
+    double *log_scale;          // per frame: the log of the factor taken out of its emissions
+    double *skip;               // [|l|] 1 where a path may skip the blank into label j, else 0
     LabelSlots slots;
 };
 

@@ -65,7 +65,8 @@ struct WorkspaceLayout {
 // Whether the batch is worked on as one sequence shared by all threads.
 bool uses_shared_sequence(int64_t batch_size, int num_threads);
 
-// Plans the workspace of a validated batch; fails only on size overflow.
+// Plans the workspace of a validated batch; fails only on size overflow.  With
+// a gradient, total_bytes is at least the loss alone's.
 fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
                               WorkspaceLayout *layout);
 
