@@ -308,6 +308,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
     };
     auto beta = [&](int64_t t) { return t >= middle ? kept(t) : scratch.beta + (2 + (t & 1)) * row_size; };
     bool frames_sound = true, frames_exact = true;
+    bool kept_beta_sound = true;  // every backward row from the middle on was computed
 
 #pragma omp parallel num_threads(threads)
     {
@@ -327,7 +328,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
             const ThreadBuffers mine = buffers(thread_index());
             for (int64_t t = first; t < last; ++t) {
                 forward.frame(t, t > 0 ? alpha(t - 1) : nullptr, e(t), scratch.log_scale[t], alpha(t));
-                if (grad && t >= middle && result.trusted(true))
+                if (grad && t >= middle && kept_beta_sound && result.trusted(true))
                     finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
                                            mine, &result);
             }
@@ -359,6 +360,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
 #pragma omp section
             {
                 if (grad) run_backward(middle, frames);
+                kept_beta_sound = backward_result.sound;  // read by the forward recursion past the barrier
             }
         }  // implicit barrier: the rows up to the middle are kept
 
