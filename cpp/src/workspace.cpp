@@ -50,15 +50,9 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
     return r;
 }
 
-}  // namespace
-
-bool uses_shared_sequence(int64_t batch_size, int num_threads) { return batch_size == 1 && num_threads > 1; }
-
-fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
-                              WorkspaceLayout *layout) {
-    Extents e;
-    if (!batch_extents(batch, &e)) return FASTCTC_STATUS_SIZE_OVERFLOW;
-
+// The layout of a batch with extents e; false when a size overflows.
+bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, bool with_grad,
+                 WorkspaceLayout *layout) {
     WorkspaceLayout l;
     l.num_threads = num_threads;
     l.shared_sequence = uses_shared_sequence(batch.batch_size, num_threads);
@@ -82,16 +76,27 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
     l.scratch = whole.reserve(scratch_regions, one_scratch.size());
     l.buffers = whole.reserve(uint64_t(num_threads), one_buffers.size());
     whole.add(kAlignment - 1);  // slack to align the caller's pointer
-    if (one_scratch.overflowed() || one_buffers.overflowed() || whole.overflowed())
-        return FASTCTC_STATUS_SIZE_OVERFLOW;
+    if (one_scratch.overflowed() || one_buffers.overflowed() || whole.overflowed()) return false;
     l.total_bytes = whole.size();
+    *layout = l;
+    return true;
+}
+
+}  // namespace
+
+bool uses_shared_sequence(int64_t batch_size, int num_threads) { return batch_size == 1 && num_threads > 1; }
+
+fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
+                              WorkspaceLayout *layout) {
+    Extents e;
+    WorkspaceLayout l, alone;
+    if (!batch_extents(batch, &e) || !plan_layout(batch, e, num_threads, with_grad, &l))
+        return FASTCTC_STATUS_SIZE_OVERFLOW;
     // A workspace for the loss with its gradient also serves the loss alone of
     // the same batch (a call with no frames may pass grad NULL), whose
     // checkpoints can need more on a few frames.
     if (with_grad) {
-        WorkspaceLayout alone;
-        const fastctc_status status = plan_workspace(batch, num_threads, /*with_grad=*/false, &alone);
-        if (status != FASTCTC_STATUS_SUCCESS) return status;
+        if (!plan_layout(batch, e, num_threads, /*with_grad=*/false, &alone)) return FASTCTC_STATUS_SIZE_OVERFLOW;
         if (alone.total_bytes > l.total_bytes) l.total_bytes = alone.total_bytes;
     }
     *layout = l;
