@@ -224,7 +224,11 @@ def test_no_temporary_of_the_inputs_size(rng: np.random.Generator) -> None:
     size = ntc.nbytes
     assert _peak_traced_bytes(fastctc.ctc_loss, *args, layout="NTC") < size // 10
     peak = _peak_traced_bytes(fastctc.ctc_loss_and_grad, *args, layout="NTC")
-    assert size <= peak < size + size // 10  # the gradient itself, and nothing that large besides
+    # The gradient itself, the workspace (a group of four sequences' lattices per thread,
+    # whatever C is) and nothing that large besides.
+    workspace = fastctc.workspace_size(*args, layout="NTC")
+    assert workspace < size // 4
+    assert size <= peak < size + workspace + size // 20
 
 
 def test_a_thread_reuses_its_workspace() -> None:
@@ -252,8 +256,9 @@ def test_workspace_grows_with_threads_not_batch(rng: np.random.Generator) -> Non
     )
     one = fastctc.workspace_size(small.inputs, small.labels, num_threads=1)
     assert fastctc.workspace_size(small.inputs, small.labels, num_threads=2) > one
-    # 64 sequences of the same size as 4: only the per-sequence bookkeeping grows.
-    assert fastctc.workspace_size(large.inputs, large.labels, num_threads=1) < one + 64 * 16 + 128
+    # 64 sequences of the same size as 4: only the per-sequence bookkeeping grows (the
+    # order, the label offsets and the units of work: three int64 each).
+    assert fastctc.workspace_size(large.inputs, large.labels, num_threads=1) < one + 64 * 24 + 128
     loss_only = fastctc.workspace_size(small.inputs, small.labels, num_threads=1, with_grad=False)
     assert loss_only < one
     # The loss alone keeps a forward row every ceil(sqrt(T)) frames and one segment of

@@ -60,7 +60,8 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
     void *base = workspace_base(workspace);
     int64_t *order = at_offset<int64_t>(base, layout.order);
     int64_t *label_offsets = at_offset<int64_t>(base, layout.label_offsets);
-    plan_batch(*batch, order, label_offsets);
+    int64_t *unit_starts = at_offset<int64_t>(base, layout.unit_starts);
+    const LossPlan plan = plan_loss_batch(*batch, layout.grouping, order, unit_starts, label_offsets);
     int64_t num_states = 1;  // the state occupancy rows' width: the longest |l'|
     for (int64_t n = 0; n < size; ++n)
         if (2 * batch->label_lengths[n] + 1 > num_states) num_states = 2 * batch->label_lengths[n] + 1;
@@ -68,7 +69,7 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
     const BatchJob<Real> job{batch,           options,          inputs,         input_strides,   out.losses,
                              out.grad,        out.grad_strides, out.grad_scale, out.state_occupancy,
                              out.state_strides, num_states,     out.posteriors, base,            &layout,
-                             order,           label_offsets};
+                             order,           label_offsets,    unit_starts,    plan.units,      plan.grouped};
     (selected_kernels().*run)(job);
     return FASTCTC_STATUS_SUCCESS;
 }

@@ -135,51 +135,77 @@ void backward_frame(int64_t t, int64_t frames, const double *next, const double 
     result->sound = result->sound && check.sound;
 }
 
-// The state occupancy row of frame t in the order of l' (blank 2j, label 2j + 1),
-// from the lattice-ordered products; states past |l'| get 0.
+// A frame's state products, as a lattice row holds states: blank state j at
+// blank[j * stride], label state j at label[j * stride] (stride: 1 for one
+// sequence, the group size for a group's lanes), with their sums.
+struct StateProducts {
+    const double *blank;
+    const double *label;
+    int64_t stride;
+    ProductSums sums;
+};
+
+// The state occupancy row of frame t in the order of l' (blank 2j, label 2j + 1);
+// states past |l'| get 0.
 template <typename Real>
-void write_state_occupancy(const Sequence<Real> &seq, int64_t t, const double *products, double inverse_z) {
+void write_state_occupancy(const Sequence<Real> &seq, int64_t t, const StateProducts &p, double inverse_z) {
     const int64_t labels = seq.label.label_length();
     Real *row = seq.state_row(t);
-    for (int64_t j = 0; j <= labels; ++j) row[2 * j * seq.state_stride] = Real(products[j] * inverse_z);
-    for (int64_t j = 0; j < labels; ++j) row[(2 * j + 1) * seq.state_stride] = Real(products[labels + 1 + j] * inverse_z);
+    for (int64_t j = 0; j <= labels; ++j) row[2 * j * seq.state_stride] = Real(p.blank[j * p.stride] * inverse_z);
+    for (int64_t j = 0; j < labels; ++j)
+        row[(2 * j + 1) * seq.state_stride] = Real(p.label[j * p.stride] * inverse_z);
     for (int64_t s = 2 * labels + 1; s < seq.num_states; ++s) row[s * seq.state_stride] = Real(0);
 }
 
-// Finishes frame t's gradient row, which frame_emissions() initialised: each class
-// k of the label gets scale * (y^t_k - occupancy(t, k)) for logits and
-// -scale * occupancy(t, k) for log-scores (eq. (16)), computed in double and
-// rounded once; for the posteriors, occupancy(t, k) itself, and each state's
-// occupancy gamma_t(s) in the order of l'.
+// Finishes frame t's gradient row, which frame_emissions() initialised, from
+// its trusted state products and its emissions (entry k at e[k * e_stride]):
+// each class k of the label gets scale * (y^t_k - occupancy(t, k)) for logits
+// and -scale * occupancy(t, k) for log-scores (eq. (16)), computed in double
+// and rounded once; for the posteriors, occupancy(t, k) itself, and each
+// state's occupancy gamma_t(s) in the order of l'.  by_slot: [K] doubles.
+template <typename Space, typename Real>
+void write_grad_row(const Sequence<Real> &seq, int64_t t, const StateProducts &p, const double *e, int64_t e_stride,
+                    double log_scale, const LabelSlots &slots, double *by_slot) {
+    const int64_t labels = seq.label.label_length();
+    const double inverse_z = 1.0 / (p.sums.blanks + p.sums.labels);  // gamma_t(s) = products[s] / Z_t
+    for (int64_t k = 0; k < slots.count; ++k) by_slot[k] = 0.0;
+    by_slot[slots.blank_slot] = p.sums.blanks * inverse_z;
+    with_unit_stride(p.stride, [&](auto stride) {
+        for (int64_t j = 0; j < labels; ++j) by_slot[slots.of_label[j]] += p.label[j * stride] * inverse_z;
+        return 0;
+    });
+
+    Real *grad_row = seq.grad_row(t);
+    if (seq.occupancy) {
+        for (int64_t k = 0; k < slots.count; ++k) grad_row[slots.klass[k] * seq.grad_class_stride] = Real(by_slot[k]);
+        if (seq.state_occupancy) write_state_occupancy(seq, t, p, inverse_z);
+        return;
+    }
+    const double factor = Space::emission_factor(log_scale);
+    with_unit_stride(e_stride, [&](auto stride) {
+        for (int64_t k = 0; k < slots.count; ++k) {
+            const double y = seq.log_probs ? 0.0 : Space::probability(e[slots.source[k] * stride], factor);
+            grad_row[slots.klass[k] * seq.grad_class_stride] = Real(seq.grad_scale * (y - by_slot[k]));
+        }
+        return 0;
+    });
+}
+
+// Finishes frame t's gradient row from its lattice rows, if the number system
+// vouches for their products.
 template <typename Space, typename Real>
 void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, const double *beta, const double *e,
                      double log_scale, const LabelSlots &slots, const ThreadBuffers &buffers,
                      LatticeResult *result) {
     const int64_t labels = seq.label.label_length();
-    bool trusted = true;
-    const double z = Space::products(alpha, beta, labels, buffers.products, &trusted);
-    if (!trusted) {
+    ProductSums sums;
+    Space::products(alpha, beta, labels, buffers.products, &sums);
+    if (!sums.trusted) {
         result->products_trusted = false;
         return;
     }
-    const double inverse_z = 1.0 / z;  // gamma_t(s) = products[s] / z
-    const double *label_products = buffers.products + labels + 1;
-    for (int64_t k = 0; k < slots.count; ++k) buffers.by_slot[k] = 0.0;
-    buffers.by_slot[slots.blank_slot] =
-        lane_sum(labels + 1, [&](int64_t j) { return buffers.products[j]; }) * inverse_z;
-    for (int64_t j = 0; j < labels; ++j) buffers.by_slot[slots.of_label[j]] += label_products[j] * inverse_z;
-
-    Real *grad_row = seq.grad_row(t);
-    if (seq.occupancy) {
-        for (int64_t k = 0; k < slots.count; ++k) grad_row[slots.klass[k] * seq.grad_class_stride] = Real(buffers.by_slot[k]);
-        if (seq.state_occupancy) write_state_occupancy(seq, t, buffers.products, inverse_z);
-        return;
-    }
-    const double factor = Space::emission_factor(log_scale);
-    for (int64_t k = 0; k < slots.count; ++k) {
-        const double y = seq.log_probs ? 0.0 : Space::probability(e[slots.source[k]], factor);
-        grad_row[slots.klass[k] * seq.grad_class_stride] = Real(seq.grad_scale * (y - buffers.by_slot[k]));
-    }
+    const StateProducts products{buffers.products, buffers.products + labels + 1, 1, sums};
+    write_grad_row<Space>(seq, t, products, e, 1, log_scale, slots, buffers.by_slot);
 }
 
 // The loss alone's forward pass: in probability space it keeps checkpoints,
@@ -241,9 +267,9 @@ void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, cons
             const double *e_next = t + 1 == end ? emissions_after : e(t + 1);
             backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e_next : nullptr, scratch.skip, labels,
                                   beta(t), result);
-            bool trusted = true;
-            Space::products(alpha(t), beta(t), labels, buffers.products, &trusted);
-            result->products_trusted = result->products_trusted && trusted;
+            ProductSums sums;
+            Space::products(alpha(t), beta(t), labels, buffers.products, &sums);
+            result->products_trusted = result->products_trusted && sums.trusted;
         }
         for (int64_t i = 0; i <= labels; ++i) emissions_after[i] = e(start)[i];
         end = start;

@@ -26,8 +26,11 @@ struct BatchJob {
     bool posteriors;         // occupancies instead of a gradient, -loss instead of the loss
     void *base;              // the aligned workspace
     const WorkspaceLayout *layout;
-    const int64_t *order;          // sequences, most work first
+    const int64_t *order;          // the units' sequences (plan_loss_batch())
     const int64_t *label_offsets;  // where each label starts in batch->labels
+    const int64_t *unit_starts;    // where each unit of work starts in order, most work first
+    int64_t units;
+    int64_t grouped;               // a unit starting below this is a group of kGroupSize
 };
 
 struct KernelTable {

@@ -1,10 +1,12 @@
 // The per-sequence work of a batch, compiled once per instruction-set level
-// (see isa.hpp): each sequence takes the probability-space path, and the
-// log-space path for whatever the former cannot vouch for.
+// (see isa.hpp): each sequence takes the probability-space path (sequences
+// with short labels in groups: grouped_lattice.hpp), and the log-space path for
+// whatever the former cannot vouch for.
 #include <cmath>
 #include <cstdint>
 
 #include "forward_backward.hpp"
+#include "grouped_lattice.hpp"
 #include "ieee_arithmetic.hpp"
 #include "isa.hpp"
 #include "kernel_table.hpp"
@@ -84,6 +86,35 @@ Real finish_loss(const BatchJob<Real> &job, double loss) {
     return Real((job.options->zero_infinity && loss == INFINITY) ? 0.0 : loss);  // impossible alignment
 }
 
+// sequence_loss() of a sequence on one thread.
+template <typename Real>
+double single_sequence_loss(const Sequence<Real> &seq, ThreadScratch *scratch) {
+    return sequence_loss(seq, scratch, [&](auto space) {
+        using Space = decltype(space);
+        return seq.grad ? lattice_loss_and_grad<Space>(seq, scratch->lattice, scratch->buffers)
+                        : lattice_loss<Space>(seq, scratch->lattice, scratch->buffers);
+    });
+}
+
+// The losses of a group of sequences (members: their indices), computed side by
+// side; a sequence whose lane cannot vouch for its result is computed again on
+// its own, with the same bits where that run vouches for its first try.
+template <typename Real>
+void group_losses(const BatchJob<Real> &job, const int64_t *members, ThreadScratch *scratch) {
+    static_assert(kGroupSize == 4, "one sequence_of() per member");
+    const Sequence<Real> seqs[kGroupSize] = {sequence_of(job, members[0]), sequence_of(job, members[1]),
+                                             sequence_of(job, members[2]), sequence_of(job, members[3])};
+    LatticeResult results[kGroupSize];
+    for (const Sequence<Real> &seq : seqs)
+        if (seq.grad) zero_grad_rows(seq, seq.frames, seq.max_time);  // padding frames
+    lattice_group(seqs, scratch->group, scratch->buffers, results);
+    for (int w = 0; w < kGroupSize; ++w) {
+        const bool vouched = results[w].trusted(seqs[w].grad != nullptr);
+        const double loss = vouched ? results[w].loss : single_sequence_loss(seqs[w], scratch);
+        job.losses[members[w]] = finish_loss(job, loss);
+    }
+}
+
 template <typename Real>
 void run_batch(const BatchJob<Real> &job) {
     const IeeeArithmetic ieee;  // the calling thread's part (parallel regions set their own)
@@ -99,16 +130,13 @@ void run_batch(const BatchJob<Real> &job) {
         job.losses[0] = finish_loss(job, loss);
         return;
     }
-    parallel_for_dynamic(layout.num_threads, job.batch->batch_size, [&](int64_t i, int thread) {
-        const int64_t n = job.order[i];
-        const Sequence<Real> seq = sequence_of(job, n);
+    parallel_for_dynamic(layout.num_threads, job.units, [&](int64_t unit, int thread) {
+        const int64_t start = job.unit_starts[unit], n = job.order[start];
         ThreadScratch scratch = thread_scratch(job.base, layout, thread);
-        const double loss = sequence_loss(seq, &scratch, [&](auto space) {
-            using Space = decltype(space);
-            return seq.grad ? lattice_loss_and_grad<Space>(seq, scratch.lattice, scratch.buffers)
-                            : lattice_loss<Space>(seq, scratch.lattice, scratch.buffers);
-        });
-        job.losses[n] = finish_loss(job, loss);
+        if (start < job.grouped)
+            group_losses(job, job.order + start, &scratch);
+        else
+            job.losses[n] = finish_loss(job, single_sequence_loss(sequence_of(job, n), &scratch));
     });
 }
 

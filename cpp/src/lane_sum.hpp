@@ -16,10 +16,11 @@ namespace fastctc::FASTCTC_ISA {
 
 inline constexpr int kLanes = 8;
 
-// sum over i in [0, n) of term(i), in double.
-template <typename Term>
-inline double lane_sum(int64_t n, Term term) {
-    double lane[kLanes] = {};
+// sum over i in [0, n) of term(i), in double (or, lane by lane, in Pack<W>:
+// pack.hpp).
+template <typename Sum = double, typename Term>
+inline Sum lane_sum(int64_t n, Term term) {
+    Sum lane[kLanes] = {};
     int64_t i = 0;
     for (; i + kLanes <= n; i += kLanes)
         for (int k = 0; k < kLanes; ++k) lane[k] += term(i + k);

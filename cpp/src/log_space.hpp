@@ -136,16 +136,16 @@ struct LogSpace {
         return (labels > 0 ? log_add(row[labels], row[2 * labels]) : row[0]) + offset(row, labels);
     }
 
-    // products[s] = alpha_t(s) beta_t(s) / e^m, with m their largest logarithm;
-    // returns their sum, at least 1 unless no state has any probability.
-    static double products(const double *alpha, const double *beta, int64_t labels, double *out, bool *trusted) {
+    // products[s] = alpha_t(s) beta_t(s) / e^m, with m their largest logarithm,
+    // and their sums (Z_t: at least 1 unless no state has any probability).
+    static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums) {
         const int64_t states = 2 * labels + 1;
         for (int64_t s = 0; s < states; ++s) out[s] = alpha[s] + beta[s];
         const double m = row_max(out, states, 1);
         const double shift = m == -INFINITY ? 0.0 : m;
         for (int64_t s = 0; s < states; ++s) out[s] = exp_nonpositive(out[s] - shift);
-        *trusted = true;
-        return lane_sum(states, [&](int64_t s) { return out[s]; });
+        *sums = {lane_sum(labels + 1, [&](int64_t j) { return out[j]; }),
+                 lane_sum(labels, [&](int64_t j) { return out[labels + 1 + j]; }), true};
     }
 };
 

@@ -45,6 +45,7 @@
 #include "isa.hpp"
 #include "lane_sum.hpp"
 #include "lattice_check.hpp"
+#include "pack.hpp"
 #include "scratch.hpp"
 #include "sequence.hpp"
 #include "vector_math.hpp"
@@ -148,94 +149,137 @@ struct ProbabilitySpace {
         first_or_last(row, labels, labels, 1.0, labels > 0 ? labels - 1 : 0, labels > 0 ? 1.0 : 0.0, check);
     }
 
+    // The two steps below advance W sequences side by side (pack.hpp): the
+    // rows, the emissions and skip hold each entry's W values together, labels
+    // is the longest label (the others padded with zero emissions, so their
+    // extra states stay 0 and add nothing), and check[w] is lane w's.
+
     // alpha_t from alpha_{t-1} (eqs. (6)-(7)): a blank comes from itself or the
     // previous label; a label from itself, the previous blank, or (if allowed)
     // the previous label.  With kExactness, every value is checked for
     // underflow (the loss alone needs it; the gradient's bound does not).
-    template <bool kExactness>
+    template <bool kExactness, int W = 1>
     static void forward_step(const double *prev, const double *e, const double *skip, int64_t labels, double *row,
                              RowCheck *check) {
-        const double *prev_blank = prev, *prev_label = prev + labels + 1, *prev_scale = prev + 2 * labels + 1;
-        double *blank = row, *label = row + labels + 1, *scale = row + 2 * labels + 1;
+        using V = Pack<W>;
+        const auto at = [](const double *p, int64_t i) { return V::load(p + i * W); };
+        const double *prev_blank = prev, *prev_label = prev + (labels + 1) * W,
+                     *prev_scale = prev + (2 * labels + 1) * W;
+        double *blank = row, *label = row + (labels + 1) * W, *scale = row + (2 * labels + 1) * W;
         const int64_t count = blocks(labels);
-        BlockSums sums;
+        BlockSums<W> sums;
         for (int64_t k = 0; k < count; ++k) {
             const int64_t first = k * kBlockLabels, blank_end = block_end(k, labels + 1),
                           label_end = block_end(k, labels);
-            const BlockFactors f = block_factors(prev_scale[k], k > 0 ? prev_scale[k - 1] : -INFINITY, &sums);
-            if (f.empty) {
-                clear_block(blank, label, first, blank_end, label_end, &scale[k]);
+            const BlockFactors<W> f =
+                block_factors(at(prev_scale, k), k > 0 ? at(prev_scale, k - 1) : V::all(-INFINITY), &sums);
+            if (all_of(f.empty)) {
+                clear_block<W>(blank, label, first, blank_end, label_end, scale + k * W);
                 continue;
             }
             // The block's own positions i: state arrays shifted by `first`.
-            const double *pb = prev_blank + first, *pl = prev_label + first, *el = e + 1 + first, *sk = skip + first;
-            double *b = blank + first, *l = label + first;
+            const double *pb = prev_blank + first * W, *pl = prev_label + first * W, *el = e + (1 + first) * W,
+                         *sk = skip + first * W;
+            double *b = blank + first * W, *l = label + first * W;
             // Its first position also takes what flows in from block k - 1.
-            const double in = first > 0 ? pl[-1] : 0.0;
+            const V in = first > 0 ? at(pl, -1) : V::all(0.0), one = V::all(1.0), e0 = at(e, 0);
             with_block_sizes(blank_end - first, label_end - first, [&](auto blanks, auto block_labels) {
-                sums.underflow |=
-                    update<kExactness>(&b[0], e[0], 1.0, f.own * pb[0] + f.incoming * in, pb[0] + in);
+                Mask<W> underflow =
+                    update<kExactness>(&b[0], e0, one, f.own * at(pb, 0) + f.incoming * in, at(pb, 0) + in);
                 if (block_labels > 0)
-                    sums.underflow |= update<kExactness>(&l[0], el[0], 1.0,
-                                                         f.own * (pl[0] + pb[0]) + f.incoming * (sk[0] * in),
-                                                         (pl[0] + pb[0]) + sk[0] * in);
-                const double e_blank = e[0] * f.own;
-                int underflow = 0;
+                    underflow |= update<kExactness>(
+                        &l[0], at(el, 0), one, f.own * (at(pl, 0) + at(pb, 0)) + f.incoming * (at(sk, 0) * in),
+                        (at(pl, 0) + at(pb, 0)) + at(sk, 0) * in);
+                const V e_blank = e0 * f.own;
                 for (int64_t i = 1; i < blanks; ++i)
-                    underflow |= update<kExactness>(&b[i], e_blank, pb[i] + pl[i - 1], e[0]);
+                    underflow |= update<kExactness>(&b[i * W], e_blank, at(pb, i) + at(pl, i - 1), e0);
                 for (int64_t i = 1; i < block_labels; ++i) {
-                    const double sum = (pl[i] + pb[i]) + sk[i] * pl[i - 1];
-                    underflow |= update<kExactness>(&l[i], el[i] * f.own, sum, el[i]);
+                    const V sum = (at(pl, i) + at(pb, i)) + at(sk, i) * at(pl, i - 1);
+                    underflow |= update<kExactness>(&l[i * W], at(el, i) * f.own, sum, at(el, i));
                 }
                 sums.underflow |= underflow;
-                normalise_block(b, l, blanks, block_labels, f.unit, &scale[k], &sums);
+                normalise_block<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
             });
         }
-        finish_row(scale, count, prev_scale[count], sums, check);
+        finish_row<W>(scale, count, at(prev_scale, count), sums, check);
     }
 
     // beta_t (ours, without the emission at t) from beta_{t+1} and the
     // emissions e of frame t + 1: a blank goes to itself or the next label; a
     // label to itself, the next blank, or (if allowed) the next label.  No value
     // needs checking here: what underflows is bounded in products().
+    template <int W = 1>
     static void backward_step(const double *next, const double *e, const double *skip, int64_t labels, double *row,
                               RowCheck *check) {
-        const double *next_blank = next, *next_label = next + labels + 1, *next_scale = next + 2 * labels + 1;
-        double *blank = row, *label = row + labels + 1, *scale = row + 2 * labels + 1;
-        const double e_blank = e[0];
+        using V = Pack<W>;
+        const auto at = [](const double *p, int64_t i) { return V::load(p + i * W); };
+        const double *next_blank = next, *next_label = next + (labels + 1) * W,
+                     *next_scale = next + (2 * labels + 1) * W;
+        double *blank = row, *label = row + (labels + 1) * W, *scale = row + (2 * labels + 1) * W;
+        const V e_blank = at(e, 0);
         const int64_t count = blocks(labels);
-        BlockSums sums;
+        BlockSums<W> sums;
         for (int64_t k = count - 1; k >= 0; --k) {
             const int64_t first = k * kBlockLabels, blank_end = block_end(k, labels + 1),
                           label_end = block_end(k, labels);
-            const BlockFactors f = block_factors(next_scale[k], k + 1 < count ? next_scale[k + 1] : -INFINITY, &sums);
-            if (f.empty) {
-                clear_block(blank, label, first, blank_end, label_end, &scale[k]);
+            const BlockFactors<W> f =
+                block_factors(at(next_scale, k), k + 1 < count ? at(next_scale, k + 1) : V::all(-INFINITY), &sums);
+            if (all_of(f.empty)) {
+                clear_block<W>(blank, label, first, blank_end, label_end, scale + k * W);
                 continue;
             }
             // The block's own positions i: state arrays shifted by `first`.
-            const double *nb = next_blank + first, *nl = next_label + first, *el = e + 1 + first, *sk = skip + first;
-            double *b = blank + first, *l = label + first;
+            const double *nb = next_blank + first * W, *nl = next_label + first * W, *el = e + (1 + first) * W,
+                         *sk = skip + first * W;
+            double *b = blank + first * W, *l = label + first * W;
             // Only the row's last block has a blank more than labels: the final one.
             with_block_sizes(blank_end - first, label_end - first, [&](auto blanks, auto block_labels) {
-                for (int64_t i = 0; i < block_labels; ++i) b[i] = f.own * (e_blank * nb[i] + el[i] * nl[i]);
-                if (blanks > block_labels) b[block_labels] = f.own * (e_blank * nb[block_labels]);
+                for (int64_t i = 0; i < block_labels; ++i)
+                    (f.own * (e_blank * at(nb, i) + at(el, i) * at(nl, i))).store(&b[i * W]);
+                if (blanks > block_labels) (f.own * (e_blank * at(nb, block_labels))).store(&b[block_labels * W]);
                 for (int64_t i = 0; i + 1 < block_labels; ++i)
-                    l[i] = f.own * ((el[i] * nl[i] + e_blank * nb[i + 1]) + sk[i + 1] * (el[i + 1] * nl[i + 1]));
+                    (f.own * ((at(el, i) * at(nl, i) + e_blank * at(nb, i + 1)) +
+                              at(sk, i + 1) * (at(el, i + 1) * at(nl, i + 1))))
+                        .store(&l[i * W]);
                 // The block's last label also takes what flows in from block k + 1
                 // (unless this is the last block, where its successors are inside).
                 if (block_labels > 0) {
                     const int64_t i = block_labels - 1;
-                    const double successors =
-                        e_blank * nb[i + 1] + (first + i + 1 < labels ? sk[i + 1] * (el[i + 1] * nl[i + 1]) : 0.0);
-                    l[i] = f.own * (el[i] * nl[i]) + (i + 1 < blanks ? f.own : f.incoming) * successors;
+                    const V successors =
+                        e_blank * at(nb, i + 1) +
+                        (first + i + 1 < labels ? at(sk, i + 1) * (at(el, i + 1) * at(nl, i + 1)) : V::all(0.0));
+                    (f.own * (at(el, i) * at(nl, i)) + (i + 1 < blanks ? f.own : f.incoming) * successors)
+                        .store(&l[i * W]);
                 }
-                normalise_block(b, l, blanks, block_labels, f.unit, &scale[k], &sums);
+                normalise_block<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
             });
         }
-        finish_row(scale, count, next_scale[count], sums, check);
+        finish_row<W>(scale, count, at(next_scale, count), sums, check);
     }
 
+    // Lane w of a row of W sequences with room for `room` labels (see the
+    // steps) from one sequence's row with `labels` <= room, and back.
+    static void copy_into_lane(const double *row, int64_t labels, double *lanes, int64_t room, int W, int w) {
+        const int64_t count = blocks(labels), room_count = blocks(room);
+        for (int64_t s = 0; s < 2 * room + 1; ++s) lanes[s * W + w] = 0.0;
+        for (int64_t j = 0; j <= labels; ++j) lanes[j * W + w] = row[j];
+        for (int64_t j = 0; j < labels; ++j) lanes[(room + 1 + j) * W + w] = row[labels + 1 + j];
+        const double *scale = row + 2 * labels + 1;
+        double *lane_scale = lanes + (2 * room + 1) * W + w;
+        for (int64_t k = 0; k < room_count; ++k) lane_scale[k * W] = k < count ? scale[k] : -INFINITY;
+        lane_scale[room_count * W] = scale[count];  // the offset
+        lane_scale[(room_count + 1) * W] = scale[count + 1];  // the smallest block sum
+    }
+    static void copy_from_lane(const double *lanes, int64_t room, int W, int w, int64_t labels, double *row) {
+        const int64_t count = blocks(labels), room_count = blocks(room);
+        for (int64_t j = 0; j <= labels; ++j) row[j] = lanes[j * W + w];
+        for (int64_t j = 0; j < labels; ++j) row[labels + 1 + j] = lanes[(room + 1 + j) * W + w];
+        double *scale = row + 2 * labels + 1;
+        const double *lane_scale = lanes + (2 * room + 1) * W + w;
+        for (int64_t k = 0; k < count; ++k) scale[k] = lane_scale[k * W];
+        scale[count] = lane_scale[room_count * W];
+        scale[count + 1] = lane_scale[(room_count + 1) * W];
+    }
     // ln of the last forward row's mass in the two final states (eq. (8)).
     static double log_end(const double *row, int64_t labels, RowCheck *check) {
         const double *scale = row + 2 * labels + 1;
@@ -249,47 +293,53 @@ struct ProbabilitySpace {
     }
 
     // products[s] proportional to alpha_t(s) beta_t(s), each block weighted by
-    // 2^{its scales - the largest}; returns their sum Z_t.  Trusted if Z_t and
-    // the rows' smallest block sums bound what underflow can have cost.
-    static double products(const double *alpha, const double *beta, int64_t labels, double *out, bool *trusted) {
+    // 2^{its scales - the largest}, for W sequences side by side (as for the
+    // steps); sums[w] receives lane w's sums, whose total is Z_t.  Trusted if
+    // Z_t and the rows' smallest block sums bound what underflow can have cost.
+    template <int W = 1>
+    static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums) {
+        using V = Pack<W>;
+        const auto at = [](const double *p, int64_t i) { return V::load(p + i * W); };
         const int64_t count = blocks(labels);
-        const double *alpha_scale = alpha + 2 * labels + 1, *beta_scale = beta + 2 * labels + 1;
-        double top = -INFINITY;
+        const double *alpha_scale = alpha + (2 * labels + 1) * W, *beta_scale = beta + (2 * labels + 1) * W;
+        V top = V::all(-INFINITY);
+        for (int64_t k = 0; k < count; ++k) top = larger(at(alpha_scale, k) + at(beta_scale, k), top);
         for (int64_t k = 0; k < count; ++k) {
-            const double w = alpha_scale[k] + beta_scale[k];
-            top = w > top ? w : top;
-        }
-        for (int64_t k = 0; k < count; ++k) {
-            const double weight = top > -INFINITY ? power_of_two(alpha_scale[k] + beta_scale[k] - top) : 0.0;
+            const V weight = select(top > V::all(-INFINITY),
+                                    power_of_two(at(alpha_scale, k) + at(beta_scale, k) - top), V::all(0.0));
             const int64_t first = k * kBlockLabels, label_first = labels + 1 + first;
             with_block_sizes(block_end(k, labels + 1) - first, block_end(k, labels) - first,
                              [&](auto blanks, auto block_labels) {
                                  for (int64_t i = first; i < first + blanks; ++i)
-                                     out[i] = (alpha[i] * beta[i]) * weight;
+                                     ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
                                  for (int64_t i = label_first; i < label_first + block_labels; ++i)
-                                     out[i] = (alpha[i] * beta[i]) * weight;
+                                     ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
                              });
         }
-        const double z = lane_sum(2 * labels + 1, [&](int64_t s) { return out[s]; });
-        const double smallest = alpha_scale[count + 1] < beta_scale[count + 1] ? alpha_scale[count + 1]
-                                                                                : beta_scale[count + 1];
-        *trusted = z < INFINITY && smallest * z >= kSmallestSumTimesZ;
-        return z;
+        const V blank_sum = lane_sum<V>(labels + 1, [&](int64_t j) { return at(out, j); });
+        const V label_sum = lane_sum<V>(labels, [&](int64_t j) { return at(out, labels + 1 + j); });
+        const V z = blank_sum + label_sum;
+        const V alpha_smallest = at(alpha_scale, count + 1), beta_smallest = at(beta_scale, count + 1);
+        const V smallest = select(alpha_smallest < beta_smallest, alpha_smallest, beta_smallest);
+        const Mask<W> trusted = (z < V::all(INFINITY)) & (smallest * z >= V::all(kSmallestSumTimesZ));
+        for (int w = 0; w < W; ++w) sums[w] = {blank_sum[w], label_sum[w], trusted[w]};
     }
 
 private:
+    template <int W>
     struct BlockFactors {
-        bool empty;       // neither this block nor its neighbour has mass
-        double unit;      // the scale the new values are computed in
-        double own;       // 2^{this block's scale - unit}
-        double incoming;  // 2^{the neighbour's scale - unit}
+        Mask<W> empty;    // neither this block nor its neighbour has mass
+        Pack<W> unit;     // the scale the new values are computed in
+        Pack<W> own;      // 2^{this block's scale - unit}
+        Pack<W> incoming; // 2^{the neighbour's scale - unit}
     };
 
     // What a row's blocks report while it is computed.
+    template <int W>
     struct BlockSums {
-        int underflow = 0;           // a value or factor may have lost digits
-        double smallest = INFINITY;  // the smallest sum of a nonempty block, before normalising
-        bool broken = false;         // a NaN or infinite sum
+        Mask<W> underflow{};                                // a value or factor may have lost digits
+        Pack<W> smallest = Pack<W>::all(INFINITY);          // the smallest sum of a nonempty block, before normalising
+        Mask<W> broken{};                                   // a NaN or infinite sum
     };
 
     static int64_t block_end(int64_t k, int64_t size) {
@@ -297,48 +347,51 @@ private:
         return end < size ? end : size;
     }
 
-    static BlockFactors block_factors(double own_scale, double neighbour_scale, BlockSums *sums) {
-        const double unit = own_scale > neighbour_scale ? own_scale : neighbour_scale;
-        if (!(unit > -INFINITY)) return {true, -INFINITY, 0.0, 0.0};
-        const double own = own_scale - unit, incoming = neighbour_scale - unit;
+    // Where neither block has mass, unit is -inf, own and incoming NaN and both
+    // factors 0.
+    template <int W>
+    static BlockFactors<W> block_factors(Pack<W> own_scale, Pack<W> neighbour_scale, BlockSums<W> *sums) {
+        using V = Pack<W>;
+        const V unit = larger(own_scale, neighbour_scale), own = own_scale - unit, incoming = neighbour_scale - unit;
+        const V flushes = V::all(kFlushes), nothing = V::all(-INFINITY);
         // A block with mass whose factor flushes loses it.
-        sums->underflow |= int((own < kFlushes && own_scale > -INFINITY) ||
-                               (incoming < kFlushes && neighbour_scale > -INFINITY));
-        return {false, unit, power_of_two(own), power_of_two(incoming)};
-    }
-
-    // 2^exponent for an integer exponent <= 1023 (or -inf), flushed to 0 below
-    // the normal range.
-    static double power_of_two(double exponent) {
-        if (!(exponent >= -1022.0)) return 0.0;
-        return bit_cast<double>(uint64_t(int64_t(exponent) + 1023) << 52);
+        sums->underflow |= ((own < flushes) & (own_scale > nothing)) | ((incoming < flushes) & (neighbour_scale > nothing));
+        return {!(unit > nothing), unit, power_of_two(own), power_of_two(incoming)};
     }
 
     // *value = (emission * multiplier) * sum, where sum is the predecessors'
     // values already multiplied by their block factors; with kExactness, returns
     // whether the value came out below kTiny although its exact value is
     // positive: a positive emission and a positive unscaled sum.
-    template <bool kExactness>
-    static int update(double *value, double emission, double multiplier, double sum, double unscaled_sum) {
-        const double v = (emission * multiplier) * sum;
-        *value = v;
-        return kExactness ? int((v < kTiny) & (emission > 0.0) & (unscaled_sum > 0.0)) : 0;
+    template <bool kExactness, int W>
+    static Mask<W> update(double *value, Pack<W> emission, Pack<W> multiplier, Pack<W> sum, Pack<W> unscaled_sum) {
+        const Pack<W> v = (emission * multiplier) * sum;
+        v.store(value);
+        return exactness_lost<kExactness>(v, emission, unscaled_sum);
     }
 
     // *value = factor * sum with factor = emission * (block factor), the same
     // check on the unscaled emission.
-    template <bool kExactness>
-    static int update(double *value, double factor, double sum, double emission) {
-        const double v = factor * sum;
-        *value = v;
-        return kExactness ? int((v < kTiny) & (emission > 0.0) & (sum > 0.0)) : 0;
+    template <bool kExactness, int W>
+    static Mask<W> update(double *value, Pack<W> factor, Pack<W> sum, Pack<W> emission) {
+        const Pack<W> v = factor * sum;
+        v.store(value);
+        return exactness_lost<kExactness>(v, emission, sum);
     }
 
+    template <bool kExactness, int W>
+    static Mask<W> exactness_lost(Pack<W> v, Pack<W> emission, Pack<W> sum) {
+        if constexpr (!kExactness) return Mask<W>{};
+        const Pack<W> zero = Pack<W>::all(0.0);
+        return (v < Pack<W>::all(kTiny)) & (emission > zero) & (sum > zero);
+    }
+
+    template <int W>
     static void clear_block(double *blank, double *label, int64_t first, int64_t blank_end, int64_t label_end,
                             double *scale) {
-        for (int64_t j = first; j < blank_end; ++j) blank[j] = 0.0;
-        for (int64_t j = first; j < label_end; ++j) label[j] = 0.0;
-        *scale = -INFINITY;
+        for (int64_t j = first * W; j < blank_end * W; ++j) blank[j] = 0.0;
+        for (int64_t j = first * W; j < label_end * W; ++j) label[j] = 0.0;
+        Pack<W>::all(-INFINITY).store(scale);
     }
 
     // Calls body(blanks, labels) with a block's numbers of blank and label
@@ -355,43 +408,47 @@ private:
 
     // Divides a block's values (blank[0, blanks), label[0, labels)) by the power
     // of two nearest below their sum (exactly, with no division or logarithm:
-    // they then sum to [1, 2)) and records its scale (-inf for an empty block).
-    template <typename Count>
-    static void normalise_block(double *blank, double *label, Count blanks, Count labels, double unit,
-                                double *scale, BlockSums *sums) {
-        const double sum = lane_sum(blanks, [&](int64_t i) { return blank[i]; }) +
-                           lane_sum(labels, [&](int64_t i) { return label[i]; });
-        if (sum == 0.0) {
-            *scale = -INFINITY;
-            return;
+    // they then sum to [1, 2)) and records its scale (-inf for an empty block,
+    // whose values stay).
+    template <int W, typename Count>
+    static void normalise_block(double *blank, double *label, Count blanks, Count labels, Pack<W> unit,
+                                double *scale, BlockSums<W> *sums) {
+        using V = Pack<W>;
+        const V sum = lane_sum<V>(blanks, [&](int64_t i) { return V::load(blank + i * W); }) +
+                      lane_sum<V>(labels, [&](int64_t i) { return V::load(label + i * W); });
+        const Mask<W> broken = !(sum < V::all(INFINITY));  // NaN or inf
+        const Mask<W> has_mass = !((sum == V::all(0.0)) | broken);
+        sums->broken |= broken;
+        sums->smallest = select(has_mass & (sum < sums->smallest), sum, sums->smallest);
+        const V exponent = exponent_of(sum);  // sum is normal where it has mass
+        if (any_of(has_mass)) {
+            const V inverse = select(has_mass, power_of_two(V::all(0.0) - exponent), V::all(1.0));
+            for (int64_t i = 0; i < blanks; ++i) (V::load(blank + i * W) * inverse).store(blank + i * W);
+            for (int64_t i = 0; i < labels; ++i) (V::load(label + i * W) * inverse).store(label + i * W);
         }
-        if (!(sum < INFINITY)) {  // NaN or inf
-            sums->broken = true;
-            *scale = -INFINITY;
-            return;
-        }
-        sums->smallest = sum < sums->smallest ? sum : sums->smallest;
-        const int64_t exponent = int64_t((bit_cast<uint64_t>(sum) >> 52) & 0x7FF) - 1023;  // sum is normal
-        const double inverse = power_of_two(double(-exponent));
-        for (int64_t i = 0; i < blanks; ++i) blank[i] *= inverse;
-        for (int64_t i = 0; i < labels; ++i) label[i] *= inverse;
-        *scale = unit + double(exponent);
+        select(has_mass, unit + exponent, V::all(-INFINITY)).store(scale);
     }
 
     // Makes the block scales relative to the largest, which joins the row's
     // offset (the previous row's plus it), records the smallest block sum, and
     // reports the row.
-    static void finish_row(double *scale, int64_t count, double previous_offset, const BlockSums &sums,
+    template <int W>
+    static void finish_row(double *scale, int64_t count, Pack<W> previous_offset, const BlockSums<W> &sums,
                            RowCheck *check) {
-        double top = -INFINITY;
-        for (int64_t k = 0; k < count; ++k) top = scale[k] > top ? scale[k] : top;
-        const bool sound = !sums.broken && top > -INFINITY && top < INFINITY;
-        if (sound)
-            for (int64_t k = 0; k < count; ++k) scale[k] -= top;
-        scale[count] = previous_offset + (sound ? top : 0.0);
-        scale[count + 1] = sums.smallest;
-        check->sound = check->sound && sound;
-        check->exact = check->exact && !sums.underflow;
+        using V = Pack<W>;
+        V top = V::all(-INFINITY);
+        for (int64_t k = 0; k < count; ++k) top = larger(V::load(scale + k * W), top);
+        const Mask<W> sound = (!sums.broken) & (top > V::all(-INFINITY)) & (top < V::all(INFINITY));
+        for (int64_t k = 0; k < count; ++k) {
+            const V s = V::load(scale + k * W);
+            select(sound, s - top, s).store(scale + k * W);
+        }
+        (previous_offset + select(sound, top, V::all(0.0))).store(scale + count * W);
+        sums.smallest.store(scale + (count + 1) * W);
+        for (int w = 0; w < W; ++w) {
+            check[w].sound = check[w].sound && sound[w];
+            check[w].exact = check[w].exact && !sums.underflow[w];
+        }
     }
 
     // A row that is zero but for a blank and a label state, each in its block.
@@ -402,13 +459,13 @@ private:
         for (int64_t s = 0; s < 2 * labels + 1; ++s) row[s] = 0.0;
         blank[blank_position] = blank_value;
         if (labels > 0) label[label_position] = label_value;
-        BlockSums sums;
+        BlockSums<1> sums;
         for (int64_t k = 0; k < count; ++k) {
             const int64_t first = k * kBlockLabels;
-            normalise_block(blank + first, label + first, block_end(k, labels + 1) - first,
-                            block_end(k, labels) - first, 0.0, &scale[k], &sums);
+            normalise_block<1>(blank + first, label + first, block_end(k, labels + 1) - first,
+                               block_end(k, labels) - first, Pack<1>::all(0.0), &scale[k], &sums);
         }
-        finish_row(scale, count, 0.0, sums, check);
+        finish_row<1>(scale, count, Pack<1>::all(0.0), sums, check);
     }
 };
 

@@ -59,6 +59,29 @@ static inline bool uses_class_table(int64_t classes, int64_t labels) {
     return (classes - 1) / 3 <= labels;  // C <= 3 (|l| + 1) for C >= 1, without overflow
 }
 
+// Sequences with labels of at most kGroupedLabels positions are computed
+// kGroupSize at a time, side by side (grouped_lattice.hpp); groupable() says
+// which.  static, as lattice_row_size().
+inline constexpr int kGroupSize = 4;
+inline constexpr int64_t kGroupedLabels = 2 * kBlockLabels;
+static inline bool groupable(int64_t frames, int64_t labels) {
+    return frames > 0 && labels <= kGroupedLabels && labels <= frames;
+}
+
+// A group's lattice: rows, emissions and skip hold each entry's kGroupSize
+// values together (pack.hpp), sized for the group's longest label.
+struct GroupScratch {
+    double *alpha;            // forward rows: all frames with a gradient, else 2
+    double *beta;             // backward rows: 2 with a gradient
+    double *emissions;        // per frame, all frames with a gradient, else 1
+    double *log_scale;        // per frame and sequence, with a gradient
+    double *skip;
+    double *products;         // one frame's state products
+    double *row;              // one sequence's first or last row, as LatticeScratch holds it
+    double *frame_emissions;  // one sequence's emissions of one frame
+    LabelSlots slots[kGroupSize];
+};
+
 // Per-thread buffers: one frame's class table, and what finishing gradient
 // rows needs.
 struct ThreadBuffers {

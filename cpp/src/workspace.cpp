@@ -26,6 +26,11 @@ bool batch_extents(const fastctc_batch &batch, Extents *out) {
         if (emission > e.emission) e.emission = emission;
         if (checkpoints > e.checkpoints) e.checkpoints = checkpoints;
         if (checkpoint_emissions > e.checkpoint_emissions) e.checkpoint_emissions = checkpoint_emissions;
+        if (groupable(int64_t(frames), int64_t(labels))) {
+            ++e.grouped;
+            if (frames > e.group_frames) e.group_frames = frames;
+            if (labels > e.group_labels) e.group_labels = labels;
+        }
     }
     *out = e;
     return true;
@@ -50,6 +55,33 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
     return r;
 }
 
+// The regions of a group (see GroupScratch), in the scratch region bytes
+// counts; false when a size overflows.
+bool plan_group(const Extents &e, bool with_grad, ByteCounter *bytes, GroupRegions *out) {
+    const uint64_t lanes = kGroupSize, labels = e.group_labels,
+                   row = uint64_t(lattice_row_size(int64_t(labels))), lane_row = lanes * row,
+                   lane_emissions = lanes * (labels + 1);
+    uint64_t lattice = 0, emissions = 0, log_scales = 0;
+    if (!checked_mul(lane_row, with_grad ? e.group_frames : 2, &lattice) ||
+        !checked_mul(lane_emissions, with_grad ? e.group_frames : 1, &emissions) ||
+        !checked_mul(lanes, with_grad ? e.group_frames : 0, &log_scales))
+        return false;
+    GroupRegions r;
+    r.alpha = bytes->reserve(lattice, sizeof(double));
+    r.beta = bytes->reserve(with_grad ? 2 * lane_row : 0, sizeof(double));
+    r.emissions = bytes->reserve(emissions, sizeof(double));
+    r.log_scale = bytes->reserve(log_scales, sizeof(double));
+    r.skip = bytes->reserve(lanes * labels, sizeof(double));
+    r.products = bytes->reserve(with_grad ? lanes * (2 * labels + 1) : 0, sizeof(double));
+    r.row = bytes->reserve(row, sizeof(double));
+    r.frame_emissions = bytes->reserve(labels + 1, sizeof(double));
+    r.of_label = bytes->reserve(with_grad ? lanes * labels : 0, sizeof(int32_t));
+    r.klass = bytes->reserve(with_grad ? lanes * (labels + 1) : 0, sizeof(int32_t));
+    r.source = bytes->reserve(with_grad ? lanes * (labels + 1) : 0, sizeof(int32_t));
+    *out = r;
+    return true;
+}
+
 // The layout of a batch with extents e; false when a size overflows.
 bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, bool with_grad,
                  WorkspaceLayout *layout) {
@@ -58,8 +90,12 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     l.shared_sequence = uses_shared_sequence(batch.batch_size, num_threads);
     l.with_grad = with_grad;
 
-    ByteCounter one_scratch;
+    ByteCounter one_scratch, one_group;
     l.regions = plan_scratch(e, with_grad, l.shared_sequence, &one_scratch);
+    l.grouping = !l.shared_sequence && e.grouped >= uint64_t(kGroupSize);
+    if (l.grouping && !plan_group(e, with_grad, &one_group, &l.group_regions)) return false;
+    l.group_labels = int64_t(e.group_labels);
+    const size_t scratch_bytes = one_scratch.size() > one_group.size() ? one_scratch.size() : one_group.size();
     ByteCounter one_buffers;
     const uint64_t classes = uint64_t(batch.num_classes);
     one_buffers.reserve(uses_class_table(int64_t(classes), int64_t(e.labels)) ? classes : 0, sizeof(double));
@@ -67,16 +103,18 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     l.by_slot = one_buffers.reserve(with_grad ? e.labels + 1 : 0, sizeof(double));
 
     const size_t scratch_regions = l.shared_sequence ? 1 : size_t(num_threads);
-    l.scratch_stride = l.shared_sequence ? 0 : one_scratch.size();
+    l.scratch_stride = l.shared_sequence ? 0 : scratch_bytes;
     l.buffers_stride = one_buffers.size();
 
     ByteCounter whole(kAlignment);
     l.order = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
     l.label_offsets = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
-    l.scratch = whole.reserve(scratch_regions, one_scratch.size());
+    l.unit_starts = whole.reserve(uint64_t(batch.batch_size), sizeof(int64_t));
+    l.scratch = whole.reserve(scratch_regions, scratch_bytes);
     l.buffers = whole.reserve(uint64_t(num_threads), one_buffers.size());
     whole.add(kAlignment - 1);  // slack to align the caller's pointer
-    if (one_scratch.overflowed() || one_buffers.overflowed() || whole.overflowed()) return false;
+    if (one_scratch.overflowed() || one_group.overflowed() || one_buffers.overflowed() || whole.overflowed())
+        return false;
     l.total_bytes = whole.size();
     *layout = l;
     return true;
@@ -119,6 +157,19 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     s.lattice.log_scale = doubles(r.log_scale);
     s.lattice.skip = doubles(r.skip);
     s.lattice.slots = LabelSlots{ints(r.of_label), ints(r.klass), ints(r.source), 0, 0};
+    const GroupRegions &g = layout.group_regions;
+    s.group.alpha = doubles(g.alpha);
+    s.group.beta = doubles(g.beta);
+    s.group.emissions = doubles(g.emissions);
+    s.group.log_scale = doubles(g.log_scale);
+    s.group.skip = doubles(g.skip);
+    s.group.products = doubles(g.products);
+    s.group.row = doubles(g.row);
+    s.group.frame_emissions = doubles(g.frame_emissions);
+    const int64_t labels = layout.group_labels;
+    for (int w = 0; w < kGroupSize; ++w)
+        s.group.slots[w] = LabelSlots{ints(g.of_label) + w * labels, ints(g.klass) + w * (labels + 1),
+                                      ints(g.source) + w * (labels + 1), 0, 0};
     s.buffers.class_exps = reinterpret_cast<double *>(buffers);
     s.buffers.products = reinterpret_cast<double *>(buffers + layout.products);
     s.buffers.by_slot = reinterpret_cast<double *>(buffers + layout.by_slot);

@@ -8,6 +8,8 @@
 //   sized for the largest sequence, so memory is O(threads x longest sequence),
 //   independent of the batch size (and of C, but for a class table of at most
 //   3 (|l| + 1) entries: uses_class_table());
+//   Sequences with short labels go kGroupSize at a time (grouped_lattice.hpp),
+//   in the same region, which is sized for whichever needs more;
 // - one sequence shared by all threads (N == 1 with several threads): a single
 //   scratch region, where the forward and backward recursions run concurrently,
 //   each in rolling rows of its own once they pass the middle frame.
@@ -34,6 +36,10 @@ struct Extents {
     uint64_t emission = 0;  // T_n (|l_n| + 1)
     uint64_t checkpoints = 0;            // checkpoint_rows(T_n) rows
     uint64_t checkpoint_emissions = 0;   // (checkpoint_stride(T_n) + 1) (|l_n| + 1)
+    // Over the sequences that are groupable() (scratch.hpp):
+    uint64_t grouped = 0;       // how many
+    uint64_t group_frames = 0;  // T_n
+    uint64_t group_labels = 0;  // |l_n|
 };
 
 // Fills *out from a validated batch; false when a size overflows.
@@ -45,13 +51,22 @@ struct ScratchRegions {
            of_label = 0, klass = 0, source = 0;
 };
 
+// Byte offsets of a group's regions (GroupScratch) within a scratch region.
+struct GroupRegions {
+    size_t alpha = 0, beta = 0, emissions = 0, log_scale = 0, skip = 0, products = 0, row = 0,
+           frame_emissions = 0, of_label = 0, klass = 0, source = 0;
+};
+
 struct WorkspaceLayout {
     int num_threads = 1;
     bool shared_sequence = false;  // one sequence, all threads
     bool with_grad = false;
+    bool grouping = false;         // groups of short sequences (GroupScratch)
+    int64_t group_labels = 0;      // the longest label of a groupable() sequence
     // Byte offsets from the aligned base of the workspace.
     size_t order = 0;               // int64_t[N]: sequences, most work first
     size_t label_offsets = 0;       // int64_t[N]: where each label starts in labels
+    size_t unit_starts = 0;         // int64_t[N]: where each unit of work starts in order
     size_t scratch = 0;             // the first scratch region
     size_t scratch_stride = 0;      // to the next thread's region (0 when shared)
     size_t buffers = 0;             // the first thread's buffers (ThreadBuffers)
@@ -59,6 +74,7 @@ struct WorkspaceLayout {
     size_t products = 0;            // within one thread's buffers
     size_t by_slot = 0;
     ScratchRegions regions;
+    GroupRegions group_regions;     // in the same scratch regions: a thread uses one at a time
     size_t total_bytes = 0;         // including slack to align an unaligned workspace
 };
 
@@ -73,6 +89,7 @@ fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool 
 // A thread's views of the workspace (the shared region in shared mode).
 struct ThreadScratch {
     LatticeScratch lattice;
+    GroupScratch group;
     ThreadBuffers buffers;
 };
 

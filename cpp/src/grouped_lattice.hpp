@@ -1,0 +1,131 @@
+// Sequences with short labels, kGroupSize at a time.
+//
+// With a short label a lattice row is a block or two, and one sequence's
+// recursions spend more instructions on loop bookkeeping than on arithmetic.
+// So groupable() sequences (scratch.hpp) are computed kGroupSize at a time in
+// probability space, state s of the group's sequences side by side (pack.hpp):
+// labels padded to the group's longest with zero emissions, frames past a
+// sequence's length given zero emissions and ignored.  Each lane performs the
+// operations of its sequence's own lattice_loss() or lattice_loss_and_grad()
+// (forward_backward.hpp) in the same order, so it gets the same bits; frames
+// are read, first and last rows made, losses taken and gradient rows finished
+// one sequence at a time, by the functions those use, on the sequence's own
+// rows copied out of its lane.  A sequence whose lane cannot vouch for its
+// result is computed again on its own (kernels.cpp).
+#pragma once
+
+#include <cstdint>
+
+#include "forward_backward.hpp"
+#include "isa.hpp"
+#include "probability_space.hpp"
+#include "scratch.hpp"
+#include "sequence.hpp"
+
+namespace fastctc::FASTCTC_ISA {
+
+// The loss of each sequence of seqs[0, kGroupSize) and, if they have one, its
+// gradient rows [0, T_n); results[w] says what lane w can vouch for.
+template <typename Real>
+void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const ThreadBuffers &buffers,
+                   LatticeResult *results) {
+    constexpr int W = kGroupSize;
+    using Space = ProbabilitySpace;
+    const bool grad = seqs[0].grad != nullptr;
+    int64_t room = 0, frames = 0;  // the longest label and input
+    for (int w = 0; w < W; ++w) {
+        room = seqs[w].label.label_length() > room ? seqs[w].label.label_length() : room;
+        frames = seqs[w].frames > frames ? seqs[w].frames : frames;
+    }
+    const auto labels = [&](int w) { return seqs[w].label.label_length(); };
+    const int64_t lane_row = Space::row_size(room) * W, lane_emissions = (room + 1) * W;
+    auto alpha = [&](int64_t t) { return scratch.alpha + (grad ? t : t & 1) * lane_row; };
+    auto beta = [&](int64_t t) { return scratch.beta + (t & 1) * lane_row; };
+    auto e = [&](int64_t t) { return scratch.emissions + (grad ? t : 0) * lane_emissions; };
+
+    // Lane w's entries [0, count) of a group array from one sequence's, the rest
+    // [count, room_count) zero.
+    const auto into_lane = [](const double *from, int64_t count, double *lanes, int64_t room_count, int w) {
+        for (int64_t i = 0; i < room_count; ++i) lanes[i * W + w] = i < count ? from[i] : 0.0;
+    };
+
+    for (int w = 0; w < W; ++w) {
+        fill_skip(seqs[w].label, scratch.frame_emissions);
+        into_lane(scratch.frame_emissions, labels(w), scratch.skip, room, w);
+        if (grad)
+            build_label_slots(seqs[w].label.labels(), labels(w), seqs[w].label.blank(), &scratch.slots[w]);
+    }
+
+    double scales[W] = {};  // each lane's sum_t log_scale_t (ForwardPass)
+    for (int64_t t = 0; t < frames; ++t) {
+        for (int w = 0; w < W; ++w) {
+            if (t >= seqs[w].frames) {
+                into_lane(nullptr, 0, e(t), room + 1, w);
+                continue;
+            }
+            const double log_scale =
+                frame_emissions<Space>(seqs[w], t, scratch.frame_emissions, buffers.class_exps, &results[w]);
+            scales[w] += log_scale;
+            if (grad) scratch.log_scale[t * W + w] = log_scale;
+            into_lane(scratch.frame_emissions, labels(w) + 1, e(t), room + 1, w);
+            if (t == 0) {
+                RowCheck check;
+                Space::forward_first(scratch.frame_emissions, labels(w), scratch.row, &check);
+                results[w].take(check);
+                Space::copy_into_lane(scratch.row, labels(w), alpha(0), room, W, w);
+            }
+        }
+        if (t > 0) {
+            RowCheck checks[W];
+            if (grad)
+                Space::forward_step<false, W>(alpha(t - 1), e(t), scratch.skip, room, alpha(t), checks);
+            else
+                Space::forward_step<true, W>(alpha(t - 1), e(t), scratch.skip, room, alpha(t), checks);
+            for (int w = 0; w < W; ++w)
+                if (t < seqs[w].frames) results[w].take(checks[w]);
+        }
+        for (int w = 0; w < W; ++w) {
+            if (t != seqs[w].frames - 1) continue;
+            Space::copy_from_lane(alpha(t), room, W, w, labels(w), scratch.row);
+            RowCheck check;
+            const double end = Space::log_end(scratch.row, labels(w), &check);
+            results[w].take(check);
+            results[w].loss = -(scales[w] + end);
+        }
+    }
+    if (!grad) return;
+
+    // The backward rows roll; each lane's starts at its last frame.
+    const auto finishing = [&](int w, int64_t t) { return t < seqs[w].frames && results[w].trusted(true); };
+    for (int64_t t = frames - 1; t >= 0; --t) {
+        bool stepping = false;  // some lane needs a step to row t
+        for (int w = 0; w < W; ++w) stepping = stepping || (finishing(w, t) && t + 1 < seqs[w].frames);
+        RowCheck checks[W];
+        if (stepping) Space::backward_step<W>(beta(t + 1), e(t + 1), scratch.skip, room, beta(t), checks);
+        for (int w = 0; w < W; ++w) {
+            if (!finishing(w, t)) continue;
+            if (t + 1 < seqs[w].frames) {
+                results[w].sound = results[w].sound && checks[w].sound;
+                continue;
+            }
+            RowCheck check;
+            Space::backward_last(labels(w), scratch.row, &check);
+            results[w].sound = results[w].sound && check.sound;
+            Space::copy_into_lane(scratch.row, labels(w), beta(t), room, W, w);
+        }
+        ProductSums sums[W];
+        Space::products<W>(alpha(t), beta(t), room, scratch.products, sums);
+        for (int w = 0; w < W; ++w) {
+            if (!finishing(w, t)) continue;
+            if (!sums[w].trusted) {
+                results[w].products_trusted = false;
+                continue;
+            }
+            const StateProducts products{scratch.products + w, scratch.products + (room + 1) * W + w, W, sums[w]};
+            write_grad_row<Space>(seqs[w], t, products, e(t) + w, W, scratch.log_scale[t * W + w], scratch.slots[w],
+                                  buffers.by_slot);
+        }
+    }
+}
+
+}  // namespace fastctc::FASTCTC_ISA

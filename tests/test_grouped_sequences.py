@@ -1,0 +1,100 @@
+"""Sequences with short labels computed four at a time give each sequence its own bits.
+
+In a batch, sequences whose labels have at most 64 positions go through the lattice in
+groups of four, side by side (cpp/src/grouped_lattice.hpp): labels padded to the group's
+longest, inputs to its longest. Each lane performs its sequence's own operations in the
+same order, so every result must equal, bit for bit, that of the sequence computed alone
+(a batch of one on one thread never groups); a lane that cannot vouch for its result is
+computed again alone, which must not show either.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastctc
+
+GROUPED_LABELS = 64
+
+
+def _batch(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    frames = int(rng.integers(1, 90))
+    batch = int(rng.integers(4, 11))
+    classes = int(rng.integers(2, 40))
+    longest = int(rng.integers(0, GROUPED_LABELS + 8))  # some past the grouped lengths
+    scale = [1.0, 5.0, 60.0][seed % 3]  # 60: peaked, some lanes fall back to log space
+    dtype = [np.float32, np.float64][seed % 2]
+    inputs = (scale * rng.standard_normal((frames, batch, classes))).astype(dtype)
+    input_lengths = rng.integers(frames // 3, frames + 1, size=batch)
+    label_lengths = rng.integers(0, longest + 1, size=batch)
+    if seed % 4:  # else some labels need more frames than they have: probability 0
+        label_lengths = np.minimum(label_lengths, input_lengths)
+    labels = rng.integers(1, classes, size=(batch, max(longest, 1)))
+    if seed % 5 == 0:  # repeated labels: compulsory blanks between them
+        labels[:, 1::2] = labels[:, :1]
+    log_probs = seed % 7 == 0
+    if log_probs:
+        wide = inputs.astype(np.float64)
+        inputs = (wide - np.log(np.exp(wide).sum(-1, keepdims=True))).astype(dtype)
+    return {
+        "inputs": inputs,
+        "labels": labels,
+        "input_lengths": input_lengths,
+        "label_lengths": label_lengths,
+        "log_probs": log_probs,
+    }
+
+
+def _one(args: dict, n: int) -> dict:
+    return {
+        "inputs": args["inputs"][:, n : n + 1],
+        "labels": args["labels"][n : n + 1],
+        "input_lengths": args["input_lengths"][n : n + 1],
+        "label_lengths": args["label_lengths"][n : n + 1],
+        "log_probs": args["log_probs"],
+    }
+
+
+@pytest.mark.parametrize("seed", range(48))
+def test_each_sequence_of_a_group_gets_its_own_bits(seed: int) -> None:
+    args = _batch(seed)
+    threads = 1 + seed % 3
+    loss, grad = fastctc.ctc_loss_and_grad(**args, num_threads=threads)
+    alone = fastctc.ctc_loss(**args, num_threads=threads)
+    posteriors = fastctc.ctc_posteriors(**args, num_threads=threads)
+    for n in range(args["inputs"].shape[1]):
+        one = _one(args, n)
+        loss_1, grad_1 = fastctc.ctc_loss_and_grad(**one, num_threads=1)
+        np.testing.assert_array_equal(loss[n], loss_1[0], err_msg=f"loss of {n}")
+        np.testing.assert_array_equal(grad[:, n], grad_1[:, 0], err_msg=f"gradient of {n}")
+        alone_1 = fastctc.ctc_loss(**one, num_threads=1)
+        np.testing.assert_array_equal(alone[n], alone_1[0], err_msg=f"loss alone of {n}")
+        posteriors_1 = fastctc.ctc_posteriors(**one, num_threads=1)
+        states = posteriors_1.states.shape[2]
+        np.testing.assert_array_equal(posteriors.classes[:, n], posteriors_1.classes[:, 0])
+        np.testing.assert_array_equal(posteriors.states[:, n, :states], posteriors_1.states[:, 0])
+        np.testing.assert_array_equal(posteriors.states[:, n, states:], 0)
+        likelihood, likelihood_1 = posteriors.log_likelihoods[n], posteriors_1.log_likelihoods[0]
+        np.testing.assert_array_equal(likelihood, likelihood_1)
+
+
+def test_a_group_of_very_different_sequences() -> None:
+    # One group: 1 frame with no label, a long input with a one-label label, a label of
+    # exactly 64 positions (three blocks) and one of 32 (the second block's first blank).
+    rng = np.random.default_rng(11)
+    frames, classes = 300, 20
+    inputs = rng.standard_normal((frames, 4, classes)).astype(np.float32)
+    label_lengths = np.array([0, 1, 64, 32])
+    input_lengths = np.array([1, 300, 130, 70])
+    labels = rng.integers(1, classes, size=(4, 64))
+    loss, grad = fastctc.ctc_loss_and_grad(inputs, labels, input_lengths, label_lengths)
+    for n in range(4):
+        one = slice(n, n + 1)
+        loss_1, grad_1 = fastctc.ctc_loss_and_grad(
+            inputs[:, one], labels[one], input_lengths[one], label_lengths[one], num_threads=1
+        )
+        np.testing.assert_array_equal(loss[n], loss_1[0])
+        np.testing.assert_array_equal(grad[:, n], grad_1[:, 0])
+    assert np.all(grad[1:, 0] == 0)  # past its one frame
