@@ -250,13 +250,15 @@ def test_a_thread_reuses_its_workspace() -> None:
 
 
 def test_workspace_grows_with_threads_not_batch(rng: np.random.Generator) -> None:
-    small = random_problem(rng, frames=50, batch=4, classes=6, max_label=10, variable_lengths=False)
+    # Batches of at least four short sequences a thread go in groups of four (a group's
+    # region per thread, whatever the batch size).
+    small = random_problem(rng, frames=50, batch=8, classes=6, max_label=10, variable_lengths=False)
     large = random_problem(
         rng, frames=50, batch=64, classes=6, max_label=10, variable_lengths=False
     )
     one = fastctc.workspace_size(small.inputs, small.labels, num_threads=1)
     assert fastctc.workspace_size(small.inputs, small.labels, num_threads=2) > one
-    # 64 sequences of the same size as 4: only the per-sequence bookkeeping grows (the
+    # 64 sequences of the same size as 8: only the per-sequence bookkeeping grows (the
     # order, the label offsets and the units of work: three int64 each).
     assert fastctc.workspace_size(large.inputs, large.labels, num_threads=1) < one + 64 * 24 + 128
     loss_only = fastctc.workspace_size(small.inputs, small.labels, num_threads=1, with_grad=False)

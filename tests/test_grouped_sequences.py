@@ -21,7 +21,7 @@ GROUPED_LABELS = 64
 def _batch(seed: int) -> dict:
     rng = np.random.default_rng(seed)
     frames = int(rng.integers(1, 90))
-    batch = int(rng.integers(4, 11))
+    batch = int(rng.integers(4, 14))  # groups when there are four sequences a thread
     classes = int(rng.integers(2, 40))
     longest = int(rng.integers(0, GROUPED_LABELS + 8))  # some past the grouped lengths
     scale = [1.0, 5.0, 60.0][seed % 3]  # 60: peaked, some lanes fall back to log space

@@ -4,7 +4,8 @@
 // forward-backward, writing occupancies where the loss writes its gradient.
 //
 // Sequences are shared out to OpenMP threads most-work-first with a dynamic
-// schedule; each sequence is computed start to finish by one thread, or, when
+// schedule, alone or, where their labels are short, four at a time
+// (plan_loss_batch()); each is computed start to finish by one thread, or, when
 // the batch is a single sequence, by all threads in a fixed split.  Either way
 // the results do not depend on the thread count or the schedule.
 #include <cstdint>

@@ -95,7 +95,9 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     }
     if (!grad) return;
 
-    // The backward rows roll; each lane's starts at its last frame.
+    // The backward rows roll; each lane's starts at its last frame.  (Zeroed first:
+    // the columns of lanes that have not started are computed with the others.)
+    for (int64_t i = 0; i < 2 * lane_row; ++i) scratch.beta[i] = 0.0;
     const auto finishing = [&](int w, int64_t t) { return t < seqs[w].frames && results[w].trusted(true); };
     for (int64_t t = frames - 1; t >= 0; --t) {
         bool stepping = false;  // some lane needs a step to row t

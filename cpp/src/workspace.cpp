@@ -92,7 +92,9 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
 
     ByteCounter one_scratch, one_group;
     l.regions = plan_scratch(e, with_grad, l.shared_sequence, &one_scratch);
-    l.grouping = !l.shared_sequence && e.grouped >= uint64_t(kGroupSize);
+    // Groups, when there are enough for every thread to take one: a group is
+    // faster than its four sequences in turn, not than four threads.
+    l.grouping = !l.shared_sequence && e.grouped >= uint64_t(kGroupSize) * uint64_t(num_threads);
     if (l.grouping && !plan_group(e, with_grad, &one_group, &l.group_regions)) return false;
     l.group_labels = int64_t(e.group_labels);
     const size_t scratch_bytes = one_scratch.size() > one_group.size() ? one_scratch.size() : one_group.size();
