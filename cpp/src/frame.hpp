@@ -42,6 +42,25 @@ inline Real row_max(const Real *row, int64_t classes, int64_t stride) {
     });
 }
 
+// The smallest and the largest of a row (NaN aside, as in row_max()).
+template <typename Real>
+struct RowRange {
+    Real min, max;
+};
+template <typename Real>
+inline RowRange<Real> row_range(const Real *row, int64_t classes, int64_t stride) {
+    return with_unit_stride(stride, [&](auto s) {
+        Real min = INFINITY, max = -INFINITY;
+#pragma omp simd reduction(min : min) reduction(max : max)  // exact in any order
+        for (int64_t c = 0; c < classes; ++c) {
+            const Real x = row[c * s];
+            min = x < min ? x : min;
+            max = x > max ? x : max;
+        }
+        return RowRange<Real>{min, max};
+    });
+}
+
 // ln sum_c e^{row[c]}.
 template <typename Real>
 inline double log_normaliser(const Real *row, int64_t classes, int64_t stride) {

@@ -24,7 +24,10 @@ inline Sum lane_sum(int64_t n, Term term) {
     int64_t i = 0;
     for (; i + kLanes <= n; i += kLanes)
         for (int k = 0; k < kLanes; ++k) lane[k] += term(i + k);
-    for (int k = 0; i + k < n; ++k) lane[k] += term(i + k);
+    // The last partial round lane by lane, each lane a fixed register: a loop over
+    // a variable count of lanes would keep them all in memory.
+    for (int k = 0; k < kLanes; ++k)
+        if (i + k < n) lane[k] += term(i + k);
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 

@@ -101,7 +101,8 @@ struct ProbabilitySpace {
         const Real *row = seq.input_row(t);
         const int64_t classes = seq.num_classes, stride = seq.input_class_stride, labels = seq.label.label_length();
         const int32_t *label = seq.label.labels();
-        const double max = double(row_max(row, classes, stride));
+        const RowRange<Real> range = row_range(row, classes, stride);
+        const double max = double(range.max);
         with_unit_stride(stride, [&](auto s) {
             for (int64_t c = 0; c < classes; ++c) class_exps[c] = exp_nonpositive(double(row[c * s]) - max);
             return 0;
@@ -109,18 +110,18 @@ struct ProbabilitySpace {
         const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; });
         e[0] = class_exps[seq.label.blank()];
         for (int64_t j = 0; j < labels; ++j) e[1 + j] = class_exps[label[j]];
-        // A label position whose exponential flushed to 0 lost its probability.  A
-        // zero in the table is rare, so only then are the label's classes checked.
-        int zero = 0;
-#pragma omp simd reduction(| : zero)
-        for (int64_t c = 0; c < classes; ++c) zero |= int(class_exps[c] == 0.0);
+        // A label position whose exponential flushed to 0 lost its probability.  That
+        // needs an input more than -kLowest below the largest, which is rare: only
+        // then are the label's classes checked.
         const auto flushes = [&](int64_t k) {
             const double x = double(row[k * stride]);
             return (x - max < ExpTraits<double>::kLowest) && x > -INFINITY;
         };
         bool flushed = false;
-        for (int64_t j = 0; zero && j < labels && !flushed; ++j) flushed = flushes(label[j]);
-        flushed = flushed || (zero && flushes(seq.label.blank()));
+        if (double(range.min) - max < ExpTraits<double>::kLowest) {
+            for (int64_t j = 0; j < labels && !flushed; ++j) flushed = flushes(label[j]);
+            flushed = flushed || flushes(seq.label.blank());
+        }
         if (seq.grad && seq.occupancy) write_zeros(classes, seq.grad_row(t), seq.grad_class_stride);
         if (seq.grad && !seq.occupancy) {
             Real *grad_row = seq.grad_row(t);
