@@ -1,12 +1,13 @@
 """fastctc alone, timed on fixed shapes: for comparing two builds of the core.
 
-    python benchmarks/core_timing.py 150,32,28,40 150,32,5000,20:2 800,16,32,150:1:loss
+    python benchmarks/core_timing.py 150,32,28,40 150,32,5000,20:2 800,16,32,150:1:loss:f64
 
-Each argument is T,N,C,L[:threads[:loss]]: seeded float32 logits, every sequence T frames
-with a label of L random non-blank classes; `ctc_loss_and_grad` with its outputs reused
-(or `ctc_loss` with `loss`). Prints the best per-call time of 7 rounds: on a shared
-machine the best round is the one least disturbed. Run each build in its own environment,
-interleaved, more than once; `python -m fastctc bench` is the comparison with the peers.
+Each argument is T,N,C,L[:threads[:loss][:f64]]: seeded float32 logits (float64 with
+`f64`), every sequence T frames with a label of L random non-blank classes;
+`ctc_loss_and_grad` with its outputs reused (or `ctc_loss` with `loss`). Prints the best
+per-call time of 7 rounds: on a shared machine the best round is the one least disturbed.
+Run each build in its own environment, interleaved, more than once; `python -m fastctc
+bench` is the comparison with the peers.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ def time_spec(spec: str) -> str:
     shape, *options = spec.split(":")
     frames, batch, classes, labels = map(int, shape.split(","))
     threads = int(options[0]) if options else 1
-    loss_only = options[1:] == ["loss"]
+    loss_only = "loss" in options[1:]
+    dtype = np.float64 if "f64" in options[1:] else np.float32
     rng = np.random.default_rng(0)
-    logits = rng.standard_normal((frames, batch, classes)).astype(np.float32)
+    logits = rng.standard_normal((frames, batch, classes)).astype(dtype)
     targets = rng.integers(1, classes, size=(batch, labels))
-    losses, grad = np.empty(batch, np.float32), np.empty_like(logits)
+    losses, grad = np.empty(batch, dtype), np.empty_like(logits)
 
     def call() -> object:
         if loss_only:
@@ -50,7 +52,7 @@ def time_spec(spec: str) -> str:
         )
 
     calls = max(3, int(2e6 / (frames * batch * (classes + 4 * labels))))  # ~2e6 values a round
-    what = " loss only" if loss_only else ""
+    what = (" loss only" if loss_only else "") + (" float64" if dtype == np.float64 else "")
     return f"T,N,C,L={shape} threads={threads}{what}: {best_milliseconds(call, calls):.3f} ms"
 
 
