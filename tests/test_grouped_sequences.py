@@ -5,7 +5,8 @@ groups of four, side by side (cpp/src/grouped_lattice.hpp): labels padded to the
 longest, inputs to its longest. Each lane performs its sequence's own operations in the
 same order, so every result must equal, bit for bit, that of the sequence computed alone
 (a batch of one on one thread never groups); a lane that cannot vouch for its result is
-computed again alone, which must not show either.
+computed again alone, which must not show either. Since that holds just as well when
+nothing is grouped, the workspace is checked to show the groups being planned.
 """
 
 from __future__ import annotations
@@ -98,3 +99,18 @@ def test_a_group_of_very_different_sequences() -> None:
         np.testing.assert_array_equal(loss[n], loss_1[0])
         np.testing.assert_array_equal(grad[:, n], grad_1[:, 0])
     assert np.all(grad[1:, 0] == 0)  # past its one frame
+
+
+def test_short_sequences_are_grouped_when_each_thread_gets_a_group() -> None:
+    # A group keeps four sequences' lattice rows side by side, so the workspace shows
+    # whether groups are planned: four or more short sequences a thread, else none.
+    frames, label_length = 100, 10
+    inputs = np.zeros((frames, 8, 5), np.float32)
+    labels = np.ones((8, label_length), dtype=np.int64)
+    row_bytes = (2 * label_length + 1 + label_length // 32 + 3) * 8
+    grouped = fastctc.workspace_size(inputs, labels, num_threads=1)
+    assert grouped >= 4 * frames * row_bytes
+    assert fastctc.workspace_size(inputs, labels, num_threads=2) >= 2 * grouped - 4096
+    alone = fastctc.workspace_size(inputs[:, :3], labels[:3], num_threads=1)
+    assert alone < 2 * frames * row_bytes
+    assert fastctc.workspace_size(inputs[:, :4], labels[:4], num_threads=2) < grouped

@@ -38,7 +38,7 @@ inline void plan_batch(const fastctc_batch &batch, int64_t *order, int64_t *labe
                   [&](int64_t n) { return batch.input_lengths[n] * (2 * batch.label_lengths[n] + 1); });
 }
 
-// The units of work of a loss batch, from planned_loss_batch().
+// The units of work of a loss batch, from plan_loss_batch().
 struct LossPlan {
     int64_t units = 0;    // how many
     int64_t grouped = 0;  // a unit starting below this position of order is a group
