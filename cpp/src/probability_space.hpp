@@ -150,10 +150,13 @@ struct ProbabilitySpace {
         first_or_last(row, labels, labels, 1.0, labels > 0 ? labels - 1 : 0, labels > 0 ? 1.0 : 0.0, check);
     }
 
-    // The two steps below advance W sequences side by side (pack.hpp): the
-    // rows, the emissions and skip hold each entry's W values together, labels
-    // is the longest label (the others padded with zero emissions, so their
-    // extra states stay 0 and add nothing), and check[w] is lane w's.
+    // The two steps below (and products()) advance W sequences side by side
+    // (pack.hpp): the rows, the emissions and skip hold each entry's W values
+    // together, labels is the longest label (the others padded with zero
+    // emissions, so their extra states stay 0 and add nothing), and check[w] is
+    // lane w's.  A block empty in some lanes only is computed in all of them:
+    // its factors there are 0, so in a lane whose rows are sound its values come
+    // out 0 (what clear_block() writes) and its scale -inf, as for one sequence.
 
     // alpha_t from alpha_{t-1} (eqs. (6)-(7)): a blank comes from itself or the
     // previous label; a label from itself, the previous blank, or (if allowed)
