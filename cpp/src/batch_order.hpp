@@ -10,15 +10,18 @@
 
 namespace fastctc {
 
-// Fills order with 0..size-1 sorted by decreasing work(n), ties by index, so
-// the order is a pure function of the batch: threads take the most work first.
+// Whether a (with work_a) goes before b (with work_b): most work first, ties by
+// position, so that an order is a pure function of the batch.
+inline bool more_work_first(int64_t work_a, int64_t work_b, int64_t a, int64_t b) {
+    return work_a != work_b ? work_a > work_b : a < b;
+}
+
+// Fills order with 0..size-1 sorted by decreasing work(n), ties by index:
+// threads take the most work first.
 template <typename Work>
 void order_by_work(int64_t size, int64_t *order, Work work) {
     for (int64_t n = 0; n < size; ++n) order[n] = n;
-    std::sort(order, order + size, [&](int64_t a, int64_t b) {
-        const int64_t wa = work(a), wb = work(b);
-        return wa != wb ? wa > wb : a < b;
-    });
+    std::sort(order, order + size, [&](int64_t a, int64_t b) { return more_work_first(work(a), work(b), a, b); });
 }
 
 // label_offsets[n]: the start of sequence n's label in the concatenated labels.
@@ -61,8 +64,7 @@ inline LossPlan plan_loss_batch(const fastctc_batch &batch, bool grouping, int64
         if (group_a != group_b) return group_a;
         if (group_a && frames[a] != frames[b]) return frames[a] > frames[b];
         if (group_a && labels[a] != labels[b]) return labels[a] > labels[b];
-        const int64_t work_a = work(a), work_b = work(b);
-        return work_a != work_b ? work_a > work_b : a < b;
+        return more_work_first(work(a), work(b), a, b);
     });
     LossPlan plan;
     for (int64_t n = 0; n < size; ++n) plan.grouped += in_group(n);
@@ -74,10 +76,8 @@ inline LossPlan plan_loss_batch(const fastctc_batch &batch, bool grouping, int64
         for (int64_t i = start; i < start + unit_size(start); ++i) total += work(order[i]);
         return total;
     };
-    std::sort(unit_starts, unit_starts + plan.units, [&](int64_t a, int64_t b) {
-        const int64_t work_a = unit_work(a), work_b = unit_work(b);
-        return work_a != work_b ? work_a > work_b : a < b;
-    });
+    std::sort(unit_starts, unit_starts + plan.units,
+              [&](int64_t a, int64_t b) { return more_work_first(unit_work(a), unit_work(b), a, b); });
     return plan;
 }
 

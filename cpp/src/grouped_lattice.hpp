@@ -7,11 +7,13 @@
 // labels padded to the group's longest with zero emissions, frames past a
 // sequence's length given zero emissions and ignored.  Each lane performs the
 // operations of its sequence's own lattice_loss() or lattice_loss_and_grad()
-// (forward_backward.hpp) in the same order, so it gets the same bits; frames
-// are read, first and last rows made, losses taken and gradient rows finished
-// one sequence at a time, by the functions those use, on the sequence's own
-// rows copied out of its lane.  A sequence whose lane cannot vouch for its
-// result is computed again on its own (kernels.cpp).
+// (forward_backward.hpp) in the same order, so it gets the same bits.  Frames
+// are read, first and last rows made and losses taken one sequence at a time,
+// by the functions those use (on the sequence's own row copied out of its
+// lane); the state products of a frame are computed for the four lanes at once
+// and each gradient row finished from its lane's products in place.  A
+// sequence whose lane cannot vouch for its result is computed again on its own
+// (kernels.cpp).
 #pragma once
 
 #include <cstdint>
@@ -32,12 +34,12 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     constexpr int W = kGroupSize;
     using Space = ProbabilitySpace;
     const bool grad = seqs[0].grad != nullptr;
+    const auto labels = [&](int w) { return seqs[w].label.label_length(); };
     int64_t room = 0, frames = 0;  // the longest label and input
     for (int w = 0; w < W; ++w) {
-        room = seqs[w].label.label_length() > room ? seqs[w].label.label_length() : room;
+        room = labels(w) > room ? labels(w) : room;
         frames = seqs[w].frames > frames ? seqs[w].frames : frames;
     }
-    const auto labels = [&](int w) { return seqs[w].label.label_length(); };
     const int64_t lane_row = Space::row_size(room) * W, lane_emissions = (room + 1) * W;
     auto alpha = [&](int64_t t) { return scratch.alpha + (grad ? t : t & 1) * lane_row; };
     auto beta = [&](int64_t t) { return scratch.beta + (t & 1) * lane_row; };

@@ -209,6 +209,4 @@ FASTCTC_ALWAYS_INLINE Pack<W> power_of_two(Pack<W> exponent) {
     return exponent;
 }
 
-inline double power_of_two(double exponent) { return power_of_two(Pack<1>::all(exponent))[0]; }
-
 }  // namespace fastctc::FASTCTC_ISA
