@@ -191,10 +191,23 @@ FASTCTC_ALWAYS_INLINE Pack<W> larger(Pack<W> a, Pack<W> b) {
     return select(a > b, a, b);
 }
 
+// The two functions below convert between a double holding a small integer k
+// and the bits of 2^52 + k, whose low bits are k: exact, and free of
+// integer-double conversions, which AVX2 has no vector form of.
+inline constexpr double kTwoTo52 = 4503599627370496.0;
+
 // The binary exponent of each lane's normal positive value, as a double.
 template <int W>
 FASTCTC_ALWAYS_INLINE Pack<W> exponent_of(Pack<W> x) {
-    for (int w = 0; w < W; ++w) x[w] = double(int64_t((bit_cast<uint64_t>(x[w]) >> 52) & 0x7FF) - 1023);
+    constexpr int64_t kFieldOfTwoTo52 = int64_t(1023 + 52) << 52;
+    constexpr double kBias = kTwoTo52 + 1023.0;
+    if constexpr (kNativeLanes<W> && W > 1) {
+        using Bits = Lanes<W, int64_t>;
+        x.lane = (Lanes<W, double>)((((Bits)x.lane >> 52) & 0x7FF) | kFieldOfTwoTo52) - kBias;
+    } else {
+        for (int w = 0; w < W; ++w)
+            x[w] = bit_cast<double>(int64_t((bit_cast<uint64_t>(x[w]) >> 52) & 0x7FF) | kFieldOfTwoTo52) - kBias;
+    }
     return x;
 }
 
@@ -202,11 +215,13 @@ FASTCTC_ALWAYS_INLINE Pack<W> exponent_of(Pack<W> x) {
 // below the normal range.
 template <int W>
 FASTCTC_ALWAYS_INLINE Pack<W> power_of_two(Pack<W> exponent) {
-    for (int w = 0; w < W; ++w) {
-        const double e = exponent[w];
-        exponent[w] = e >= -1022.0 ? bit_cast<double>(uint64_t(int64_t(e) + 1023) << 52) : 0.0;
-    }
-    return exponent;
+    const Pack<W> biased = exponent + Pack<W>::all(kTwoTo52 + 1023.0);  // exact where it is used
+    Pack<W> power;
+    if constexpr (kNativeLanes<W> && W > 1)
+        power.lane = (Lanes<W, double>)((Lanes<W, int64_t>)biased.lane << 52);
+    else
+        for (int w = 0; w < W; ++w) power[w] = bit_cast<double>(bit_cast<uint64_t>(biased[w]) << 52);
+    return select(exponent >= Pack<W>::all(-1022.0), power, Pack<W>::all(0.0));
 }
 
 }  // namespace fastctc::FASTCTC_ISA
