@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "chunked_loop.hpp"
 #include "isa.hpp"
 #include "lane_sum.hpp"
 #include "sequence.hpp"
@@ -50,14 +51,21 @@ struct RowRange {
 template <typename Real>
 inline RowRange<Real> row_range(const Real *row, int64_t classes, int64_t stride) {
     return with_unit_stride(stride, [&](auto s) {
-        Real min = INFINITY, max = -INFINITY;
-#pragma omp simd reduction(min : min) reduction(max : max)  // exact in any order
-        for (int64_t c = 0; c < classes; ++c) {
+        // Per place in the chunk, then over the places: exact in any order, and
+        // elements visited twice change nothing.
+        Real mins[kChunk], maxs[kChunk];
+        for (int k = 0; k < kChunk; ++k) mins[k] = INFINITY, maxs[k] = -INFINITY;
+        for_each_in_chunks(classes, [&](int64_t c, int k) {
             const Real x = row[c * s];
-            min = x < min ? x : min;
-            max = x > max ? x : max;
+            mins[k] = x < mins[k] ? x : mins[k];
+            maxs[k] = x > maxs[k] ? x : maxs[k];
+        });
+        RowRange<Real> range{mins[0], maxs[0]};
+        for (int k = 1; k < kChunk; ++k) {
+            range.min = mins[k] < range.min ? mins[k] : range.min;
+            range.max = maxs[k] > range.max ? maxs[k] : range.max;
         }
-        return RowRange<Real>{min, max};
+        return range;
     });
 }
 

@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "chunked_loop.hpp"
 #include "frame.hpp"
 #include "isa.hpp"
 #include "lane_sum.hpp"
@@ -104,7 +105,7 @@ struct ProbabilitySpace {
         const RowRange<Real> range = row_range(row, classes, stride);
         const double max = double(range.max);
         with_unit_stride(stride, [&](auto s) {
-            for (int64_t c = 0; c < classes; ++c) class_exps[c] = exp_nonpositive(double(row[c * s]) - max);
+            for_each_in_chunks(classes, [&](int64_t c, int) { class_exps[c] = exp_nonpositive(double(row[c * s]) - max); });
             return 0;
         });
         const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; });
@@ -127,7 +128,7 @@ struct ProbabilitySpace {
             Real *grad_row = seq.grad_row(t);
             const double factor = seq.grad_scale / sum;
             with_unit_stride(seq.grad_class_stride, [&](auto s) {
-                for (int64_t c = 0; c < classes; ++c) grad_row[c * s] = Real(class_exps[c] * factor);
+                for_each_in_chunks(classes, [&](int64_t c, int) { grad_row[c * s] = Real(class_exps[c] * factor); });
                 return 0;
             });
         }

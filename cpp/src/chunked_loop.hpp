@@ -1,0 +1,39 @@
+// Loops over short rows without a remainder loop.
+//
+// A vectorised loop over n elements ends with a scalar remainder of up to a
+// vector's worth of elements; on rows of a few dozen (the classes of a small
+// vocabulary) the remainder, its bookkeeping and the reductions' spills cost
+// more than the vector part.  for_each_in_chunks() instead visits [0, n) in
+// chunks of kChunk consecutive elements, each loop of a compile-time count that
+// compilers vectorise whole, and when kChunk does not divide n it moves the last
+// chunk back so that it ends at n, overlapping the one before: some elements
+// are visited twice.  So the body must give the same result when repeated: a
+// write of a value that depends only on the element, a min or a max.
+#pragma once
+
+#include <cstdint>
+
+#include "isa.hpp"
+
+namespace fastctc::FASTCTC_ISA {
+
+inline constexpr int kChunk = 8;
+
+// Calls element(i, k) for every i in [0, n), some twice (see above), where k,
+// in [0, kChunk), is i's place in its chunk: per-place accumulators indexed by k
+// vectorise with the chunk.  Rows shorter than a chunk take one plain loop.
+template <typename Element>
+FASTCTC_ALWAYS_INLINE void for_each_in_chunks(int64_t n, Element element) {
+    if (n < kChunk) {
+        for (int64_t i = 0; i < n; ++i) element(i, int(i));
+        return;
+    }
+    for (int64_t start = 0;; start += kChunk) {
+        if (start > n - kChunk) start = n - kChunk;
+#pragma omp simd
+        for (int k = 0; k < kChunk; ++k) element(start + k, k);
+        if (start == n - kChunk) return;
+    }
+}
+
+}  // namespace fastctc::FASTCTC_ISA
