@@ -76,7 +76,7 @@ inline double log_normaliser(const Real *row, int64_t classes, int64_t stride) {
     const double sum = with_unit_stride(stride, [&](auto s) {
         return lane_sum(classes, [&](int64_t c) { return double(exp_nonpositive(Real(row[c * s] - max))); });
     });
-    return double(max) + std::log(sum);
+    return double(max) + log_nonnegative(sum);
 }
 
 // out[c] = scale * softmax(row)[c]; returns ln sum_c e^{row[c]}.  The row is
@@ -95,7 +95,7 @@ inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t str
         const double sum = lane_sum(classes, [&](int64_t c) { return double(out[c * os]); });
         const Real factor = Real(scale / sum);
         for (int64_t c = 0; c < classes; ++c) out[c * os] *= factor;
-        return double(max) + std::log(sum);
+        return double(max) + log_nonnegative(sum);
     });
 }
 

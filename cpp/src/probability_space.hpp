@@ -134,11 +134,15 @@ struct ProbabilitySpace {
         }
         check->exact = check->exact && !flushed;
         check->sound = check->sound && max > -INFINITY && max < INFINITY && sum == sum;
-        return -std::log(sum);
+        return -log_nonnegative(sum);
     }
 
     // y = eps * e^{log_scale}: the factor once per frame, then a product per class.
-    static double emission_factor(double log_scale) { return std::exp(log_scale); }
+    // (log_scale <= 0 for logits, whose emissions are divided by at least their
+    // largest; log-scores, which take no factor, may have any.)
+    static double emission_factor(double log_scale) {
+        return log_scale <= 0.0 ? exp_nonpositive(log_scale) : std::exp(log_scale);
+    }
     static double probability(double e, double factor) { return e * factor; }
 
     // alpha_0: a path starts in the first blank or the first label (eq. (6)).
