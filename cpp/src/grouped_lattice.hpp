@@ -58,25 +58,34 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
             build_label_slots(seqs[w].label.labels(), labels(w), seqs[w].label.blank(), &scratch.slots[w]);
     }
 
+    // Each frame's emissions are read sequence by sequence into their own
+    // entries of frame_emissions, then interleaved into e(t) in one pass.  A
+    // sequence's entries past its label, and all of them once it has ended, stay
+    // the zeros written here.
+    double *frame_e[W];
+    for (int w = 0; w < W; ++w) frame_e[w] = scratch.frame_emissions + w * (room + 1);
+    for (int64_t i = 0; i < W * (room + 1); ++i) scratch.frame_emissions[i] = 0.0;
     double scales[W] = {};  // each lane's sum_t log_scale_t (ForwardPass)
     for (int64_t t = 0; t < frames; ++t) {
         for (int w = 0; w < W; ++w) {
             if (t >= seqs[w].frames) {
-                into_lane(nullptr, 0, e(t), room + 1, w);
+                if (t == seqs[w].frames)
+                    for (int64_t i = 0; i <= labels(w); ++i) frame_e[w][i] = 0.0;
                 continue;
             }
-            const double log_scale =
-                frame_emissions<Space>(seqs[w], t, scratch.frame_emissions, buffers.class_exps, &results[w]);
+            const double log_scale = frame_emissions<Space>(seqs[w], t, frame_e[w], buffers.class_exps, &results[w]);
             scales[w] += log_scale;
             if (grad) scratch.log_scale[t * W + w] = log_scale;
-            into_lane(scratch.frame_emissions, labels(w) + 1, e(t), room + 1, w);
             if (t == 0) {
                 RowCheck check;
-                Space::forward_first(scratch.frame_emissions, labels(w), scratch.row, &check);
+                Space::forward_first(frame_e[w], labels(w), scratch.row, &check);
                 results[w].take(check);
                 Space::copy_into_lane(scratch.row, labels(w), alpha(0), room, W, w);
             }
         }
+        double *lanes = e(t);
+        for (int64_t i = 0; i <= room; ++i)
+            for (int w = 0; w < W; ++w) lanes[i * W + w] = frame_e[w][i];
         if (t > 0) {
             RowCheck checks[W];
             if (grad)

@@ -78,7 +78,7 @@ struct GroupScratch {
     double *skip;
     double *products;         // one frame's state products
     double *row;              // one sequence's first or last row, as LatticeScratch holds it
-    double *frame_emissions;  // one sequence's emissions of one frame
+    double *frame_emissions;  // one frame's emissions of each sequence, one after the other
     LabelSlots slots[kGroupSize];
 };
 

@@ -74,7 +74,7 @@ bool plan_group(const Extents &e, bool with_grad, ByteCounter *bytes, GroupRegio
     r.skip = bytes->reserve(lanes * labels, sizeof(double));
     r.products = bytes->reserve(with_grad ? lanes * (2 * labels + 1) : 0, sizeof(double));
     r.row = bytes->reserve(row, sizeof(double));
-    r.frame_emissions = bytes->reserve(labels + 1, sizeof(double));
+    r.frame_emissions = bytes->reserve(lane_emissions, sizeof(double));
     r.of_label = bytes->reserve(with_grad ? lanes * labels : 0, sizeof(int32_t));
     r.klass = bytes->reserve(with_grad ? lanes * (labels + 1) : 0, sizeof(int32_t));
     r.source = bytes->reserve(with_grad ? lanes * (labels + 1) : 0, sizeof(int32_t));
