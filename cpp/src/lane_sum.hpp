@@ -4,7 +4,7 @@
 // `sum += x[i]` stays scalar; OpenMP's `simd reduction` would vectorise it but
 // leave the order to the compiler, which can differ between instruction sets,
 // call sites or data alignments.  lane_sum() accumulates term i into lane
-// i mod 8 and combines the lanes pairwise: the compiler vectorises across
+// i mod kLanes and combines the lanes pairwise: the compiler vectorises across
 // the lanes, and the result is the same wherever and however it is compiled.
 #pragma once
 
@@ -14,30 +14,48 @@
 
 namespace fastctc::FASTCTC_ISA {
 
+inline constexpr int kLanes = 8;
+
 // sum over i in [0, n) of term(i), in double (or, lane by lane, in Pack<W>:
-// pack.hpp).  The eight lanes are named variables, not an array: an array of
-// eight Pack<4> is too big for the compiler to keep in registers, and it was
-// zeroed, summed into and read back through memory.
+// pack.hpp).
+//
+// For a scalar sum the lanes are an array, whose rounds the compiler vectorises
+// whole, terms included (a term may be an exponential).  An array of eight
+// wider sums (Pack<4>: four doubles each) is too big for it to keep in
+// registers, and it zeroed, summed into and read back the lanes through memory;
+// for those the lanes are eight named variables, with a switch for the last
+// round.  Either way lane k takes terms k, k + 8, ... in order.
 template <typename Sum = double, typename Term>
 FASTCTC_ALWAYS_INLINE Sum lane_sum(int64_t n, Term term) {
-    Sum s0{}, s1{}, s2{}, s3{}, s4{}, s5{}, s6{}, s7{};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        s0 += term(i), s1 += term(i + 1), s2 += term(i + 2), s3 += term(i + 3);
-        s4 += term(i + 4), s5 += term(i + 5), s6 += term(i + 6), s7 += term(i + 7);
+    if constexpr (sizeof(Sum) <= sizeof(double)) {
+        Sum lane[kLanes] = {};
+        for (; i + kLanes <= n; i += kLanes)
+            for (int k = 0; k < kLanes; ++k) lane[k] += term(i + k);
+        // The last partial round lane by lane, each lane a fixed register: a loop over
+        // a variable count of lanes would keep them all in memory.
+        for (int k = 0; k < kLanes; ++k)
+            if (i + k < n) lane[k] += term(i + k);
+        return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    } else {
+        static_assert(kLanes == 8, "eight named lanes");
+        Sum s0{}, s1{}, s2{}, s3{}, s4{}, s5{}, s6{}, s7{};
+        for (; i + 8 <= n; i += 8) {
+            s0 += term(i), s1 += term(i + 1), s2 += term(i + 2), s3 += term(i + 3);
+            s4 += term(i + 4), s5 += term(i + 5), s6 += term(i + 6), s7 += term(i + 7);
+        }
+        switch (n - i) {
+            case 7: s6 += term(i + 6); [[fallthrough]];
+            case 6: s5 += term(i + 5); [[fallthrough]];
+            case 5: s4 += term(i + 4); [[fallthrough]];
+            case 4: s3 += term(i + 3); [[fallthrough]];
+            case 3: s2 += term(i + 2); [[fallthrough]];
+            case 2: s1 += term(i + 1); [[fallthrough]];
+            case 1: s0 += term(i); [[fallthrough]];
+            default: break;
+        }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
     }
-    // The last partial round: its n - i terms, each into its lane.
-    switch (n - i) {
-        case 7: s6 += term(i + 6); [[fallthrough]];
-        case 6: s5 += term(i + 5); [[fallthrough]];
-        case 5: s4 += term(i + 4); [[fallthrough]];
-        case 4: s3 += term(i + 3); [[fallthrough]];
-        case 3: s2 += term(i + 2); [[fallthrough]];
-        case 2: s1 += term(i + 1); [[fallthrough]];
-        case 1: s0 += term(i); [[fallthrough]];
-        default: break;
-    }
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 }
 
 }  // namespace fastctc::FASTCTC_ISA
