@@ -51,6 +51,10 @@ template <>
 struct LanesOf<4, int64_t> {
     typedef int64_t type __attribute__((vector_size(4 * sizeof(int64_t))));
 };
+template <>
+struct LanesOf<4, uint64_t> {
+    typedef uint64_t type __attribute__((vector_size(4 * sizeof(uint64_t))));
+};
 #endif
 template <int W, typename T>
 using Lanes = typename LanesOf<W, T>::type;
@@ -199,14 +203,14 @@ inline constexpr double kTwoTo52 = 4503599627370496.0;
 // The binary exponent of each lane's normal positive value, as a double.
 template <int W>
 FASTCTC_ALWAYS_INLINE Pack<W> exponent_of(Pack<W> x) {
-    constexpr int64_t kFieldOfTwoTo52 = int64_t(1023 + 52) << 52;
+    constexpr uint64_t kFieldOfTwoTo52 = uint64_t(1023 + 52) << 52;
     constexpr double kBias = kTwoTo52 + 1023.0;
     if constexpr (kNativeLanes<W> && W > 1) {
-        using Bits = Lanes<W, int64_t>;
+        using Bits = Lanes<W, uint64_t>;
         x.lane = (Lanes<W, double>)((((Bits)x.lane >> 52) & 0x7FF) | kFieldOfTwoTo52) - kBias;
     } else {
         for (int w = 0; w < W; ++w)
-            x[w] = bit_cast<double>(int64_t((bit_cast<uint64_t>(x[w]) >> 52) & 0x7FF) | kFieldOfTwoTo52) - kBias;
+            x[w] = bit_cast<double>(((bit_cast<uint64_t>(x[w]) >> 52) & 0x7FF) | kFieldOfTwoTo52) - kBias;
     }
     return x;
 }
@@ -218,7 +222,7 @@ FASTCTC_ALWAYS_INLINE Pack<W> power_of_two(Pack<W> exponent) {
     const Pack<W> biased = exponent + Pack<W>::all(kTwoTo52 + 1023.0);  // exact where it is used
     Pack<W> power;
     if constexpr (kNativeLanes<W> && W > 1)
-        power.lane = (Lanes<W, double>)((Lanes<W, int64_t>)biased.lane << 52);
+        power.lane = (Lanes<W, double>)((Lanes<W, uint64_t>)biased.lane << 52);
     else
         for (int w = 0; w < W; ++w) power[w] = bit_cast<double>(bit_cast<uint64_t>(biased[w]) << 52);
     return select(exponent >= Pack<W>::all(-1022.0), power, Pack<W>::all(0.0));

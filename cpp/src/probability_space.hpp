@@ -105,7 +105,8 @@ struct ProbabilitySpace {
         const RowRange<Real> range = row_range(row, classes, stride);
         const double max = double(range.max);
         with_unit_stride(stride, [&](auto s) {
-            for_each_in_chunks(classes, [&](int64_t c, int) { class_exps[c] = exp_nonpositive(double(row[c * s]) - max); });
+            for_each_in_chunks(classes,
+                               [&](int64_t c, int) { class_exps[c] = exp_nonpositive(double(row[c * s]) - max); });
             return 0;
         });
         const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; });
