@@ -133,6 +133,32 @@ def test_both_ways_of_reading_frames_match_reference(
         assert np.all(loss > 2000)  # three frames of e^-800 each
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("class_order", ["contiguous", "reversed"])
+def test_class_table_at_every_alphabet_size(
+    rng: np.random.Generator, dtype: type, class_order: str
+) -> None:
+    # Rows of classes are read in whole chunks of eight, the last moved back to overlap
+    # the one before (cpp/src/chunked_loop.hpp): each size up to five chunks, with the
+    # row's largest and smallest anywhere in it, through the class table (labels long
+    # enough that C <= 3 (|l| + 1)), contiguous and with a negative class stride.
+    for classes in range(2, 41):
+        label_length = max(1, (classes - 1) // 3)
+        logits = (3.0 * rng.standard_normal((12, 3, classes))).astype(dtype)
+        labels = rng.integers(1, classes, size=(3, label_length))
+        given = logits if class_order == "contiguous" else logits[:, :, ::-1]
+        given_labels = labels if class_order == "contiguous" else classes - 1 - labels
+        blank = 0 if class_order == "contiguous" else classes - 1
+        loss, grad = fastctc.ctc_loss_and_grad(given, given_labels, blank=blank)
+        expected_loss, expected_grad = reference.ctc_loss_and_grad(logits, labels)
+        np.testing.assert_allclose(loss, expected_loss, **TOLERANCES[dtype], err_msg=f"C={classes}")
+        grad_in_order = grad if class_order == "contiguous" else grad[:, :, ::-1]
+        np.testing.assert_allclose(
+            grad_in_order, expected_grad, **TOLERANCES[dtype], err_msg=f"C={classes}"
+        )
+        np.testing.assert_array_equal(fastctc.ctc_loss(given, given_labels, blank=blank), loss)
+
+
 LONG_SEQUENCES = [
     # Long inputs that fit the label badly: the forward mass runs far ahead of the
     # posterior, by more than a double's range (a probability-space path that
