@@ -69,12 +69,17 @@ inline RowRange<Real> row_range(const Real *row, int64_t classes, int64_t stride
     });
 }
 
+// The sums of a row's exponentials take sixteen lanes: four vectors of sums side
+// by side, where two waited on each addition before the next.
+inline constexpr int kRowLanes = 16;
+
 // ln sum_c e^{row[c]}.
 template <typename Real>
 inline double log_normaliser(const Real *row, int64_t classes, int64_t stride) {
     const Real max = row_max(row, classes, stride);
     const double sum = with_unit_stride(stride, [&](auto s) {
-        return lane_sum(classes, [&](int64_t c) { return double(exp_nonpositive(Real(row[c * s] - max))); });
+        return lane_sum<double, kRowLanes>(classes,
+                                           [&](int64_t c) { return double(exp_nonpositive(Real(row[c * s] - max))); });
     });
     return double(max) + log_nonnegative(sum);
 }
@@ -92,7 +97,7 @@ inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t str
             for (int64_t c = 0; c < classes; ++c) out[c * os] = exp_nonpositive(Real(row[c * s] - max));
             return 0;
         });
-        const double sum = lane_sum(classes, [&](int64_t c) { return double(out[c * os]); });
+        const double sum = lane_sum<double, kRowLanes>(classes, [&](int64_t c) { return double(out[c * os]); });
         const Real factor = Real(scale / sum);
         for (int64_t c = 0; c < classes; ++c) out[c * os] *= factor;
         return double(max) + log_nonnegative(sum);

@@ -4,8 +4,9 @@
 // `sum += x[i]` stays scalar; OpenMP's `simd reduction` would vectorise it but
 // leave the order to the compiler, which can differ between instruction sets,
 // call sites or data alignments.  lane_sum() accumulates term i into lane
-// i mod kLanes and combines the lanes pairwise: the compiler vectorises across
-// the lanes, and the result is the same wherever and however it is compiled.
+// i mod Lanes (kLanes unless the call site says otherwise) and combines the
+// lanes pairwise: the compiler vectorises across the lanes, and the result is
+// the same wherever and however it is compiled.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,15 @@ namespace fastctc::FASTCTC_ISA {
 
 inline constexpr int kLanes = 8;
 
+// lane[first] + ... + lane[first + count - 1], halves first (count a power of two).
+template <int First, int Count, typename Sum>
+FASTCTC_ALWAYS_INLINE Sum pairwise_sum(const Sum *lane) {
+    if constexpr (Count == 1)
+        return lane[First];
+    else
+        return pairwise_sum<First, Count / 2>(lane) + pairwise_sum<First + Count / 2, Count / 2>(lane);
+}
+
 // sum over i in [0, n) of term(i), in double (or, lane by lane, in Pack<W>:
 // pack.hpp).
 //
@@ -24,21 +34,21 @@ inline constexpr int kLanes = 8;
 // wider sums (Pack<4>: four doubles each) is too big for it to keep in
 // registers, and it zeroed, summed into and read back the lanes through memory;
 // for those the lanes are eight named variables, with a switch for the last
-// round.  Either way lane k takes terms k, k + 8, ... in order.
-template <typename Sum = double, typename Term>
+// round.  Either way lane k takes terms k, k + Lanes, ... in order.
+template <typename Sum = double, int Lanes = kLanes, typename Term>
 FASTCTC_ALWAYS_INLINE Sum lane_sum(int64_t n, Term term) {
     int64_t i = 0;
     if constexpr (sizeof(Sum) <= sizeof(double)) {
-        Sum lane[kLanes] = {};
-        for (; i + kLanes <= n; i += kLanes)
-            for (int k = 0; k < kLanes; ++k) lane[k] += term(i + k);
+        Sum lane[Lanes] = {};
+        for (; i + Lanes <= n; i += Lanes)
+            for (int k = 0; k < Lanes; ++k) lane[k] += term(i + k);
         // The last partial round lane by lane, each lane a fixed register: a loop over
         // a variable count of lanes would keep them all in memory.
-        for (int k = 0; k < kLanes; ++k)
+        for (int k = 0; k < Lanes; ++k)
             if (i + k < n) lane[k] += term(i + k);
-        return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        return pairwise_sum<0, Lanes>(lane);
     } else {
-        static_assert(kLanes == 8, "eight named lanes");
+        static_assert(Lanes == 8, "eight named lanes");
         Sum s0{}, s1{}, s2{}, s3{}, s4{}, s5{}, s6{}, s7{};
         for (; i + 8 <= n; i += 8) {
             s0 += term(i), s1 += term(i + 1), s2 += term(i + 2), s3 += term(i + 3);
