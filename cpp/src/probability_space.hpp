@@ -15,12 +15,13 @@
 // ones may differ by any amount.
 //
 // Emissions are scaled per frame: eps_t(s) = y^t_{l'_s} / e^{log_scale_t}, where
-// e^{log_scale_t} is the largest y among the label's classes at frame t (or,
-// for logits read through a class table, the largest y of all).  A table of
-// every class's e^{u - max u}, in double, gives the log normaliser, the softmax
-// that starts the gradient row and the emissions in one sweep, with C
-// exponentials instead of C (in float) and |l| + 1: the faster way when
-// uses_class_table(C, |l|).  For float inputs the table's exponentials have
+// e^{log_scale_t} is the largest y among the label's classes at frame t.  For
+// logits read through a class table they are the y themselves (log_scale_t =
+// 0): a table of every class's e^{u - max u}, in double, gives the softmax's
+// sum, the softmax that starts the gradient row and the emissions in one sweep,
+// with C exponentials instead of C (in float) and |l| + 1: the faster way when
+// uses_class_table(C, |l|).  Their sums are then never taken logarithms of; the
+// block scales carry the loss's magnitude, and the gradient needs no factor.  For float inputs the table's exponentials have
 // float's accuracy (the range reduced in double, float's polynomial: 8e-8
 // relative at any distance from the largest), which moves float32 gradients by
 // about 1e-7 of their largest entry.  Either way of reading a frame gives the
@@ -98,7 +99,7 @@ struct ProbabilitySpace {
 
     // Frame t of logits through the table of e^{u_c - max u} (class_exps, [C]):
     // the gradient row starts as scale * softmax (0 for the posteriors), the
-    // emissions are looked up; returns log_scale_t = -ln sum_c e^{u_c - max u}.
+    // emissions are the softmax's entries; returns log_scale_t = 0.
     template <typename Real>
     static double class_emissions(const Sequence<Real> &seq, int64_t t, double *class_exps, double *e,
                                   RowCheck *check) {
@@ -114,9 +115,9 @@ struct ProbabilitySpace {
             });
             return 0;
         });
-        const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; });
-        e[0] = class_exps[seq.label.blank()];
-        for (int64_t j = 0; j < labels; ++j) e[1 + j] = class_exps[label[j]];
+        const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; }), inverse = 1.0 / sum;
+        e[0] = class_exps[seq.label.blank()] * inverse;
+        for (int64_t j = 0; j < labels; ++j) e[1 + j] = class_exps[label[j]] * inverse;
         // A label position whose exponential flushed to 0 lost its probability.  That
         // needs an input more than -kLowest below the largest, which is rare: only
         // then are the label's classes checked.
@@ -132,7 +133,7 @@ struct ProbabilitySpace {
         if (seq.grad && seq.occupancy) write_zeros(classes, seq.grad_row(t), seq.grad_class_stride);
         if (seq.grad && !seq.occupancy) {
             Real *grad_row = seq.grad_row(t);
-            const double factor = seq.grad_scale / sum;
+            const double factor = seq.grad_scale * inverse;
             with_unit_stride(seq.grad_class_stride, [&](auto s) {
                 for_each_in_chunks(classes, [&](int64_t c, int) { grad_row[c * s] = Real(class_exps[c] * factor); });
                 return 0;
@@ -140,14 +141,16 @@ struct ProbabilitySpace {
         }
         check->exact = check->exact && !flushed;
         check->sound = check->sound && max > -INFINITY && max < INFINITY && sum == sum;
-        return -log_nonnegative(sum);
+        return 0.0;
     }
 
     // y = eps * e^{log_scale}: the factor once per frame, then a product per class.
     // (log_scale <= 0 for logits, whose emissions are divided by at least their
-    // largest; log-scores, which take no factor, may have any.)
+    // largest, and 0 through the class table; log-scores, which take no factor,
+    // may have any.)
     static double emission_factor(double log_scale) {
-        return log_scale <= 0.0 ? exp_nonpositive(log_scale) : std::exp(log_scale);
+        if (log_scale == 0.0) return 1.0;
+        return log_scale < 0.0 ? exp_nonpositive(log_scale) : std::exp(log_scale);
     }
     static double probability(double e, double factor) { return e * factor; }
 
