@@ -117,6 +117,7 @@ struct ProbabilitySpace {
         });
         const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; }), inverse = 1.0 / sum;
         e[0] = class_exps[seq.label.blank()] * inverse;
+#pragma omp simd  // element by element: loads gathered into vectors, the same bits
         for (int64_t j = 0; j < labels; ++j) e[1 + j] = class_exps[label[j]] * inverse;
         // A label position whose exponential flushed to 0 lost its probability.  That
         // needs an input more than -kLowest below the largest, which is rare: only
