@@ -89,6 +89,17 @@ BAD_INPUTS = [
         r"labels\[0, 1\] = 0 is the blank class \(blank=0\)",
     ),
     (
+        # Whole rows (no label_lengths), a blank between the smallest and largest label.
+        _with(labels=np.array([[1, 3, 4], [4, 2, 1], [3, 3, 4]]), label_lengths=None, blank=2),
+        ValueError,
+        r"labels\[1, 1\] = 2 is the blank class \(blank=2\)",
+    ),
+    (
+        _with(labels=np.array([[1, 3, 4], [4, 3, 1], [3, 3, 5]]), label_lengths=None),
+        ValueError,
+        r"labels\[2, 2\] = 5 is out of range for C=5 classes",
+    ),
+    (
         _with(labels=np.array([1, 2, 3, 4, 7, 1])),
         ValueError,
         r"labels\[4\] = 7 is out of range for C=5",

@@ -431,6 +431,8 @@ def _as_labels(
                 f"Expected padded labels of shape (N={batch_size}, S), but got shape {array.shape}"
             )
         width = array.shape[1]
+        if label_lengths is None:  # every row whole
+            return array.reshape(-1), np.full(batch_size, width, dtype=np.int64)
         lengths = _as_lengths(
             "label_lengths",
             label_lengths,
@@ -496,6 +498,11 @@ def _check_label_values(
     blank: int,
 ) -> None:
     """Every used label is a class in [0, C) and not the blank."""
+    if flat.size == 0:
+        return
+    lowest, highest = int(flat.min()), int(flat.max())
+    if lowest >= 0 and highest < num_classes and not lowest <= blank <= highest:
+        return  # the usual case, told by two reductions
     bad = np.flatnonzero((flat < 0) | (flat >= num_classes) | (flat == blank))
     if not bad.size:
         return
@@ -611,6 +618,8 @@ def _addressable(array: FloatArray) -> bool:
     strides that are multiples of the item size (NumPy's alignment of float64 is only 4
     bytes on some 32-bit platforms)."""
     itemsize = array.dtype.itemsize
+    if array.dtype.alignment == itemsize and array.size:  # then NumPy's flag checks strides
+        return bool(array.flags.aligned)
     strides_ok = all(s % itemsize == 0 for s, n in zip(array.strides, array.shape) if n > 1)
     return bool(array.flags.aligned) and strides_ok
 
