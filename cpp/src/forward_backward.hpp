@@ -166,12 +166,16 @@ void write_state_occupancy(const Sequence<Real> &seq, int64_t t, const StateProd
 template <typename Space, typename Real>
 void write_grad_row(const Sequence<Real> &seq, int64_t t, const StateProducts &p, const double *e, int64_t e_stride,
                     double log_scale, const LabelSlots &slots, double *by_slot) {
-    const int64_t labels = seq.label.label_length();
     const double inverse_z = 1.0 / (p.sums.blanks + p.sums.labels);  // gamma_t(s) = products[s] / Z_t
-    for (int64_t k = 0; k < slots.count; ++k) by_slot[k] = 0.0;
-    by_slot[slots.blank_slot] = p.sums.blanks * inverse_z;
+    // Each label slot starts from its class's first label position, and the
+    // positions that repeat a class add theirs in order.
+    by_slot[0] = p.sums.blanks * inverse_z;
     with_unit_stride(p.stride, [&](auto stride) {
-        for (int64_t j = 0; j < labels; ++j) by_slot[slots.of_label[j]] += p.label[j * stride] * inverse_z;
+        for (int64_t k = 1; k < slots.count; ++k) by_slot[k] = p.label[(slots.source[k] - 1) * stride] * inverse_z;
+        for (int64_t r = 0; r < slots.repeat_count; ++r) {
+            const int64_t j = slots.repeats[r];
+            by_slot[slots.of_label[j]] += p.label[j * stride] * inverse_z;
+        }
         return 0;
     });
 

@@ -52,6 +52,7 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
     r.of_label = bytes->reserve(with_grad ? e.labels : 0, sizeof(int32_t));
     r.klass = bytes->reserve(with_grad ? e.labels + 1 : 0, sizeof(int32_t));
     r.source = bytes->reserve(with_grad ? e.labels + 1 : 0, sizeof(int32_t));
+    r.repeats = bytes->reserve(with_grad ? e.labels : 0, sizeof(int32_t));
     return r;
 }
 
@@ -78,6 +79,7 @@ bool plan_group(const Extents &e, bool with_grad, ByteCounter *bytes, GroupRegio
     r.of_label = bytes->reserve(with_grad ? lanes * labels : 0, sizeof(int32_t));
     r.klass = bytes->reserve(with_grad ? lanes * (labels + 1) : 0, sizeof(int32_t));
     r.source = bytes->reserve(with_grad ? lanes * (labels + 1) : 0, sizeof(int32_t));
+    r.repeats = bytes->reserve(with_grad ? lanes * labels : 0, sizeof(int32_t));
     *out = r;
     return true;
 }
@@ -158,7 +160,7 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     s.lattice.emissions = doubles(r.emissions);
     s.lattice.log_scale = doubles(r.log_scale);
     s.lattice.skip = doubles(r.skip);
-    s.lattice.slots = LabelSlots{ints(r.of_label), ints(r.klass), ints(r.source), 0, 0};
+    s.lattice.slots = LabelSlots{ints(r.of_label), ints(r.klass), ints(r.source), ints(r.repeats), 0, 0};
     const GroupRegions &g = layout.group_regions;
     s.group.alpha = doubles(g.alpha);
     s.group.beta = doubles(g.beta);
@@ -171,7 +173,7 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     const int64_t labels = layout.group_labels;
     for (int w = 0; w < kGroupSize; ++w)
         s.group.slots[w] = LabelSlots{ints(g.of_label) + w * labels, ints(g.klass) + w * (labels + 1),
-                                      ints(g.source) + w * (labels + 1), 0, 0};
+                                      ints(g.source) + w * (labels + 1), ints(g.repeats) + w * labels, 0, 0};
     s.buffers.class_exps = reinterpret_cast<double *>(buffers);
     s.buffers.products = reinterpret_cast<double *>(buffers + layout.products);
     s.buffers.by_slot = reinterpret_cast<double *>(buffers + layout.by_slot);
