@@ -108,11 +108,16 @@ struct ProbabilitySpace {
         const int32_t *label = seq.label.labels();
         const RowRange<Real> range = row_range(row, classes, stride);
         const double max = double(range.max);
+        // Real's polynomial: float inputs get float's accuracy (see above).  Rows in
+        // which no exponential can flush (all but extreme ones) skip the clamping.
+        const bool may_flush = double(range.min) - max < ExpTraits<double>::kLowest;
         with_unit_stride(stride, [&](auto s) {
-            // Real's polynomial: float inputs get float's accuracy (see above).
-            for_each_in_chunks(classes, [&](int64_t c, int) {
-                class_exps[c] = exp_nonpositive<double, Real>(double(row[c * s]) - max);
-            });
+            const auto exps = [&](auto flushing) {
+                for_each_in_chunks(classes, [&](int64_t c, int) {
+                    class_exps[c] = exp_nonpositive<double, Real, flushing>(double(row[c * s]) - max);
+                });
+            };
+            may_flush ? exps(std::true_type{}) : exps(std::false_type{});
             return 0;
         });
         const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; }), inverse = 1.0 / sum;
@@ -127,7 +132,7 @@ struct ProbabilitySpace {
             return (x - max < ExpTraits<double>::kLowest) && x > -INFINITY;
         };
         bool flushed = false;
-        if (double(range.min) - max < ExpTraits<double>::kLowest) {
+        if (may_flush) {
             for (int64_t j = 0; j < labels && !flushed; ++j) flushed = flushes(label[j]);
             flushed = flushed || flushes(seq.label.blank());
         }

@@ -99,12 +99,13 @@ FASTCTC_ALWAYS_INLINE To bit_cast(From value) {
 // The range reduction in Real, the polynomial in Polynomial: exp_nonpositive<double,
 // float> has float's accuracy for any x down to double's kLowest (the error of r
 // does not grow with |x|, as it does in float) at the cost of float's polynomial,
-// over twice the lanes.
-template <typename Real, typename Polynomial = Real>
+// over twice the lanes.  kMayFlush = false: the caller knows x >= kLowest (or NaN),
+// and the clamping, which changes nothing there, is left out.
+template <typename Real, typename Polynomial = Real, bool kMayFlush = true>
 FASTCTC_ALWAYS_INLINE Real exp_nonpositive(Real x) {
     using T = ExpTraits<Real>;
     using Bits = typename T::Bits;
-    const Real clamped = x < T::kLowest ? T::kLowest : x;  // keeps NaN
+    const Real clamped = kMayFlush && x < T::kLowest ? T::kLowest : x;  // keeps NaN
     const Real shifted = fused_multiply_add(clamped, T::kLog2e, T::kRoundingShift);
     const Real n = shifted - T::kRoundingShift;
     const Real r = fused_multiply_add(-n, T::kLn2Tail, fused_multiply_add(-n, T::kLn2Head, clamped));
@@ -112,7 +113,7 @@ FASTCTC_ALWAYS_INLINE Real exp_nonpositive(Real x) {
     const Bits exponent =
         (bit_cast<Bits>(shifted) - bit_cast<Bits>(T::kRoundingShift) + T::kExponentBias) << T::kMantissaBits;
     const Real result = p * bit_cast<Real>(exponent);
-    return x < T::kLowest ? Real(0) : result;
+    return kMayFlush && x < T::kLowest ? Real(0) : result;
 }
 
 FASTCTC_ALWAYS_INLINE double log_nonnegative(double x) {
