@@ -20,7 +20,7 @@
 // 0): a table of every class's e^{u - max u}, in double, gives the softmax's
 // sum, the softmax that starts the gradient row and the emissions in one sweep,
 // with C exponentials instead of C (in float) and |l| + 1: the faster way when
-// uses_class_table(C, |l|).  Their sums are then never taken logarithms of; the
+// uses_class_table(C, |l|).  No logarithm of the row's sum is then taken: the
 // block scales carry the loss's magnitude, and the gradient needs no factor.  For
 // float inputs the table's exponentials take a polynomial of degree
 // kFloatInputDegree instead of 13 (2.8e-10 relative: float32 results stay
@@ -118,7 +118,8 @@ struct ProbabilitySpace {
         with_unit_stride(stride, [&](auto s) {
             const auto exps = [&](auto flushing) {
                 for_each_in_chunks(classes, [&](int64_t c, int) {
-                    class_exps[c] = exp_nonpositive<double, kTableDegree, flushing>(double(row[c * s]) - max);
+                    class_exps[c] =
+                        exp_nonpositive<double, kTableDegree, decltype(flushing)::value>(double(row[c * s]) - max);
                 });
             };
             may_flush ? exps(std::true_type{}) : exps(std::false_type{});
