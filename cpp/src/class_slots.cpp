@@ -17,11 +17,12 @@ void build_label_slots(const int32_t *label, int64_t label_length, int32_t blank
     int64_t repeat_count = 0;
     for (int64_t j = 0; j < label_length; ++j) {
         const int32_t slot = slot_of(label[j]);
-        slots->of_label[j] = slot;
-        if (slots->source[slot] < 0)
+        if (slots->source[slot] < 0) {
             slots->source[slot] = int32_t(1 + j);
-        else
-            slots->repeats[repeat_count++] = int32_t(j);
+        } else {
+            slots->repeats[repeat_count] = int32_t(j);
+            slots->repeat_slots[repeat_count++] = slot;
+        }
     }
     slots->count = count;
     slots->repeat_count = repeat_count;

@@ -16,16 +16,16 @@ namespace fastctc {
 
 // Slot 0 is the blank's, the others the label's classes in ascending order.
 struct LabelSlots {
-    int32_t *of_label;  // [|l|] slot of label position j
-    int32_t *klass;     // [K]   class of each slot
-    int32_t *source;    // [K]   where the slot's class first appears: 0 for the blank,
-                        //       1 + j for label position j
-    int32_t *repeats;   // [R]   the label positions j whose class appears before j, in order
+    int32_t *klass;         // [K] class of each slot
+    int32_t *source;        // [K] where the slot's class first appears: 0 for the blank,
+                            //     1 + j for label position j
+    int32_t *repeats;       // [R] the label positions j whose class appears before j, in order
+    int32_t *repeat_slots;  // [R] the slot of each of them
     int64_t count;          // K
     int64_t repeat_count;   // R = |l| + 1 - K
 };
 
-// Fills slots (whose arrays have room for |l|, |l| + 1, |l| + 1 and |l| entries).
+// Fills slots (whose arrays have room for |l| + 1, |l| + 1, |l| and |l| entries).
 void build_label_slots(const int32_t *label, int64_t label_length, int32_t blank, LabelSlots *slots);
 
 }  // namespace fastctc

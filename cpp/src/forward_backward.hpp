@@ -172,10 +172,8 @@ void write_grad_row(const Sequence<Real> &seq, int64_t t, const StateProducts &p
     by_slot[0] = p.sums.blanks * inverse_z;
     with_unit_stride(p.stride, [&](auto stride) {
         for (int64_t k = 1; k < slots.count; ++k) by_slot[k] = p.label[(slots.source[k] - 1) * stride] * inverse_z;
-        for (int64_t r = 0; r < slots.repeat_count; ++r) {
-            const int64_t j = slots.repeats[r];
-            by_slot[slots.of_label[j]] += p.label[j * stride] * inverse_z;
-        }
+        for (int64_t r = 0; r < slots.repeat_count; ++r)
+            by_slot[slots.repeat_slots[r]] += p.label[slots.repeats[r] * stride] * inverse_z;
         return 0;
     });
 

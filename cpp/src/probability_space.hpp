@@ -109,11 +109,11 @@ struct ProbabilitySpace {
         const Real *row = seq.input_row(t);
         const int64_t classes = seq.num_classes, stride = seq.input_class_stride, labels = seq.label.label_length();
         const int32_t *label = seq.label.labels();
-        constexpr int kTableDegree = std::is_same_v<Real, float> ? kFloatInputDegree : ExpTraits<double>::kDegree;
         const RowRange<Real> range = row_range(row, classes, stride);
         const double max = double(range.max);
         // A lower degree for float inputs (see above).  Rows in which no exponential
         // can flush (all but extreme ones) skip the clamping.
+        constexpr int kTableDegree = std::is_same_v<Real, float> ? kFloatInputDegree : ExpTraits<double>::kDegree;
         const bool may_flush = double(range.min) - max < ExpTraits<double>::kLowest;
         with_unit_stride(stride, [&](auto s) {
             const auto exps = [&](auto flushing) {

@@ -49,10 +49,10 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
     r.emissions = bytes->reserve(all_frames ? e.emission : e.labels + 1, sizeof(double));
     r.log_scale = bytes->reserve(all_frames ? e.frames : 0, sizeof(double));
     r.skip = bytes->reserve(e.labels, sizeof(double));
-    r.of_label = bytes->reserve(with_grad ? e.labels : 0, sizeof(int32_t));
     r.klass = bytes->reserve(with_grad ? e.labels + 1 : 0, sizeof(int32_t));
     r.source = bytes->reserve(with_grad ? e.labels + 1 : 0, sizeof(int32_t));
     r.repeats = bytes->reserve(with_grad ? e.labels : 0, sizeof(int32_t));
+    r.repeat_slots = bytes->reserve(with_grad ? e.labels : 0, sizeof(int32_t));
     return r;
 }
 
@@ -76,10 +76,10 @@ bool plan_group(const Extents &e, bool with_grad, ByteCounter *bytes, GroupRegio
     r.products = bytes->reserve(with_grad ? lanes * (2 * labels + 1) : 0, sizeof(double));
     r.row = bytes->reserve(row, sizeof(double));
     r.frame_emissions = bytes->reserve(lane_emissions, sizeof(double));
-    r.of_label = bytes->reserve(with_grad ? lanes * labels : 0, sizeof(int32_t));
     r.klass = bytes->reserve(with_grad ? lanes * (labels + 1) : 0, sizeof(int32_t));
     r.source = bytes->reserve(with_grad ? lanes * (labels + 1) : 0, sizeof(int32_t));
     r.repeats = bytes->reserve(with_grad ? lanes * labels : 0, sizeof(int32_t));
+    r.repeat_slots = bytes->reserve(with_grad ? lanes * labels : 0, sizeof(int32_t));
     *out = r;
     return true;
 }
@@ -160,7 +160,7 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     s.lattice.emissions = doubles(r.emissions);
     s.lattice.log_scale = doubles(r.log_scale);
     s.lattice.skip = doubles(r.skip);
-    s.lattice.slots = LabelSlots{ints(r.of_label), ints(r.klass), ints(r.source), ints(r.repeats), 0, 0};
+    s.lattice.slots = LabelSlots{ints(r.klass), ints(r.source), ints(r.repeats), ints(r.repeat_slots), 0, 0};
     const GroupRegions &g = layout.group_regions;
     s.group.alpha = doubles(g.alpha);
     s.group.beta = doubles(g.beta);
@@ -172,8 +172,8 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     s.group.frame_emissions = doubles(g.frame_emissions);
     const int64_t labels = layout.group_labels;
     for (int w = 0; w < kGroupSize; ++w)
-        s.group.slots[w] = LabelSlots{ints(g.of_label) + w * labels, ints(g.klass) + w * (labels + 1),
-                                      ints(g.source) + w * (labels + 1), ints(g.repeats) + w * labels, 0, 0};
+        s.group.slots[w] = LabelSlots{ints(g.klass) + w * (labels + 1), ints(g.source) + w * (labels + 1),
+                                      ints(g.repeats) + w * labels, ints(g.repeat_slots) + w * labels, 0, 0};
     s.buffers.class_exps = reinterpret_cast<double *>(buffers);
     s.buffers.products = reinterpret_cast<double *>(buffers + layout.products);
     s.buffers.by_slot = reinterpret_cast<double *>(buffers + layout.by_slot);

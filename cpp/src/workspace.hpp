@@ -48,13 +48,13 @@ bool batch_extents(const fastctc_batch &batch, Extents *out);
 // Byte offsets of the regions within one scratch region.
 struct ScratchRegions {
     size_t alpha = 0, beta = 0, checkpoints = 0, segment_emissions = 0, emissions = 0, log_scale = 0, skip = 0,
-           of_label = 0, klass = 0, source = 0, repeats = 0;
+           klass = 0, source = 0, repeats = 0, repeat_slots = 0;
 };
 
 // Byte offsets of a group's regions (GroupScratch) within a scratch region.
 struct GroupRegions {
     size_t alpha = 0, beta = 0, emissions = 0, log_scale = 0, skip = 0, products = 0, row = 0,
-           frame_emissions = 0, of_label = 0, klass = 0, source = 0, repeats = 0;
+           frame_emissions = 0, klass = 0, source = 0, repeats = 0, repeat_slots = 0;
 };
 
 struct WorkspaceLayout {
