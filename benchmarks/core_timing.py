@@ -2,8 +2,9 @@
 
     python benchmarks/core_timing.py 150,32,28,40 150,32,5000,20:2 800,16,32,150:1:loss:f64
 
-Each argument is T,N,C,L[:threads[:loss][:f64]]: seeded float32 logits (float64 with
-`f64`), every sequence T frames with a label of L random non-blank classes;
+Each argument is T,N,C,L[,var][:threads[:loss][:f64]]: the benchmark's seeded problem
+(`fastctc.bench.problems`: float32 logits, float64 with `f64`), every sequence T frames
+with a label of L random non-blank classes, or with `var` the benchmark's variable lengths;
 `ctc_loss_and_grad` with its outputs reused (or `ctc_loss` with `loss`). Prints the best
 per-call time of 7 rounds: on a shared machine the best round is the one least disturbed.
 Run each build in its own environment, interleaved, more than once; `python -m fastctc
@@ -19,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 import fastctc
+from fastctc.bench.problems import Shape, make_problem
 
 
 def best_milliseconds(call: Callable[[], object], calls_per_round: int, rounds: int = 7) -> float:
@@ -34,26 +36,29 @@ def best_milliseconds(call: Callable[[], object], calls_per_round: int, rounds: 
 
 
 def time_spec(spec: str) -> str:
-    shape, *options = spec.split(":")
-    frames, batch, classes, labels = map(int, shape.split(","))
+    text, *options = spec.split(":")
+    shape = Shape.parse(text)
     threads = int(options[0]) if options else 1
     loss_only = "loss" in options[1:]
     dtype = np.float64 if "f64" in options[1:] else np.float32
-    rng = np.random.default_rng(0)
-    logits = rng.standard_normal((frames, batch, classes)).astype(dtype)
-    targets = rng.integers(1, classes, size=(batch, labels))
-    losses, grad = np.empty(batch, dtype), np.empty_like(logits)
+    problem = make_problem(shape, dtype, seed=0)
+    logits, targets = problem.logits, problem.labels
+    # Full lengths are passed as none, as a caller with a full batch would.
+    trimmed = shape.variable or bool((problem.label_lengths < shape.labels).any())
+    lengths = (problem.input_lengths, problem.label_lengths) if trimmed else (None, None)
+    losses, grad = np.empty(shape.batch, dtype), np.empty_like(logits)
 
     def call() -> object:
         if loss_only:
-            return fastctc.ctc_loss(logits, targets, num_threads=threads, out=losses)
+            return fastctc.ctc_loss(logits, targets, *lengths, num_threads=threads, out=losses)
         return fastctc.ctc_loss_and_grad(
-            logits, targets, num_threads=threads, out=losses, grad_out=grad
+            logits, targets, *lengths, num_threads=threads, out=losses, grad_out=grad
         )
 
-    calls = max(3, int(2e6 / (frames * batch * (classes + 4 * labels))))  # ~2e6 values a round
+    size = shape.frames * shape.batch * (shape.classes + 4 * shape.labels)
+    calls = max(3, int(2e6 / size))  # ~2e6 values a round
     what = (" loss only" if loss_only else "") + (" float64" if dtype == np.float64 else "")
-    return f"T,N,C,L={shape} threads={threads}{what}: {best_milliseconds(call, calls):.3f} ms"
+    return f"T,N,C,L={text} threads={threads}{what}: {best_milliseconds(call, calls):.3f} ms"
 
 
 if __name__ == "__main__":

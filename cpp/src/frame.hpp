@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "chunked_loop.hpp"
 #include "isa.hpp"
@@ -73,13 +74,34 @@ inline RowRange<Real> row_range(const Real *row, int64_t classes, int64_t stride
 // by side, where two waited on each addition before the next.
 inline constexpr int kRowLanes = 16;
 
+// Calls body(flushing), flushing a compile-time bool: whether some e^{x - max}
+// of the row, x - max taken in Exp (the type the exponentials take), can be
+// below ExpTraits<Exp>::kLowest and flush to 0.  Rows where none can (all but
+// extreme ones) skip exp_nonpositive()'s clamping, which changes nothing there:
+// x - max >= min - max, rounded the same way.  (A NaN range takes the second:
+// NaN stays NaN either way.)
+template <typename Exp, typename Real, typename Body>
+FASTCTC_ALWAYS_INLINE auto with_flushing(RowRange<Real> range, Body body) {
+    const bool may_flush = Exp(range.min) - Exp(range.max) < ExpTraits<Exp>::kLowest;
+    return may_flush ? body(std::true_type{}) : body(std::false_type{});
+}
+
+// e^{x - max} in Real, for with_flushing()'s body.
+template <typename Real, typename Flushing>
+FASTCTC_ALWAYS_INLINE Real exp_below_max(Real x, Real max, Flushing) {
+    return exp_nonpositive<Real, ExpTraits<Real>::kDegree, Flushing::value>(Real(x - max));
+}
+
 // ln sum_c e^{row[c]}.
 template <typename Real>
 inline double log_normaliser(const Real *row, int64_t classes, int64_t stride) {
-    const Real max = row_max(row, classes, stride);
-    const double sum = with_unit_stride(stride, [&](auto s) {
-        return lane_sum<double, kRowLanes>(classes,
-                                           [&](int64_t c) { return double(exp_nonpositive(Real(row[c * s] - max))); });
+    const RowRange<Real> range = row_range(row, classes, stride);
+    const Real max = range.max;
+    const double sum = with_flushing<Real>(range, [&](auto flushing) {
+        return with_unit_stride(stride, [&](auto s) {
+            return lane_sum<double, kRowLanes>(
+                classes, [&](int64_t c) { return double(exp_below_max(row[c * s], max, flushing)); });
+        });
     });
     return double(max) + log_nonnegative(sum);
 }
@@ -91,11 +113,14 @@ inline double log_normaliser(const Real *row, int64_t classes, int64_t stride) {
 template <typename Real>
 inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t stride, double scale, Real *out,
                                    int64_t out_stride) {
-    const Real max = row_max(row, classes, stride);
+    const RowRange<Real> range = row_range(row, classes, stride);
+    const Real max = range.max;  // a copy: range.max might be stored to by out, the compiler fears
     return with_unit_stride(out_stride, [&](auto os) {
-        with_unit_stride(stride, [&](auto s) {
-            for (int64_t c = 0; c < classes; ++c) out[c * os] = exp_nonpositive(Real(row[c * s] - max));
-            return 0;
+        with_flushing<Real>(range, [&](auto flushing) {
+            return with_unit_stride(stride, [&](auto s) {
+                for (int64_t c = 0; c < classes; ++c) out[c * os] = exp_below_max(row[c * s], max, flushing);
+                return 0;
+            });
         });
         const double sum = lane_sum<double, kRowLanes>(classes, [&](int64_t c) { return double(out[c * os]); });
         const Real factor = Real(scale / sum);

@@ -111,19 +111,18 @@ struct ProbabilitySpace {
         const int32_t *label = seq.label.labels();
         const RowRange<Real> range = row_range(row, classes, stride);
         const double max = double(range.max);
-        // A lower degree for float inputs (see above).  Rows in which no exponential
-        // can flush (all but extreme ones) skip the clamping.
+        // A lower degree for float inputs (see above); the clamping only where an
+        // exponential can flush (with_flushing()).
         constexpr int kTableDegree = std::is_same_v<Real, float> ? kFloatInputDegree : ExpTraits<double>::kDegree;
-        const bool may_flush = double(range.min) - max < ExpTraits<double>::kLowest;
-        with_unit_stride(stride, [&](auto s) {
-            const auto exps = [&](auto flushing) {
+        const bool may_flush = with_flushing<double>(range, [&](auto flushing) {
+            with_unit_stride(stride, [&](auto s) {
                 for_each_in_chunks(classes, [&](int64_t c, int) {
                     class_exps[c] =
                         exp_nonpositive<double, kTableDegree, decltype(flushing)::value>(double(row[c * s]) - max);
                 });
-            };
-            may_flush ? exps(std::true_type{}) : exps(std::false_type{});
-            return 0;
+                return 0;
+            });
+            return decltype(flushing)::value;
         });
         const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; }), inverse = 1.0 / sum;
         e[0] = class_exps[seq.label.blank()] * inverse;
