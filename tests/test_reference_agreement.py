@@ -111,15 +111,16 @@ def test_single_and_batched_agree(rng: np.random.Generator, dtype: type) -> None
 
 @pytest.mark.parametrize(
     "label_length",
-    # With 9 classes, a label of 2 has frames read through a table of the classes'
-    # exponentials (C <= 3 (|l| + 1)), a label of 1 through one per label position.
+    # With 106 classes, a label of 2 has frames read through a table of the classes'
+    # exponentials (C <= 2 |l| + 102: uses_class_table() in cpp/src/scratch.hpp), a
+    # label of 1 through one per label position.
     [pytest.param(1, id="per-label-position"), pytest.param(2, id="class-table")],
 )
 @pytest.mark.parametrize("far_class", [False, True], ids=["ordinary", "far-class"])
 def test_both_ways_of_reading_frames_match_reference(
     rng: np.random.Generator, label_length: int, far_class: bool
 ) -> None:
-    frames, classes = 20, 9
+    frames, classes = 20, 106
     logits = rng.standard_normal((frames, 3, classes))
     labels = rng.integers(1, classes - 1, size=(3, label_length))  # never the last class
     if far_class:  # the last class 800 above the label's: their exponentials underflow there
@@ -141,7 +142,7 @@ def test_class_table_at_every_alphabet_size(
     # Rows of classes are read in whole chunks of eight, the last moved back to overlap
     # the one before (cpp/src/chunked_loop.hpp): each size up to five chunks, with the
     # row's largest and smallest anywhere in it, through the class table (labels long
-    # enough that C <= 3 (|l| + 1)), contiguous and with a negative class stride.
+    # enough for uses_class_table()), contiguous and with a negative class stride.
     for classes in range(2, 41):
         label_length = max(1, (classes - 1) // 3)
         logits = (3.0 * rng.standard_normal((12, 3, classes))).astype(dtype)
@@ -176,6 +177,19 @@ def test_class_table_keeps_float32_gradients_correctly_rounded(
     expected_loss, expected_grad = reference.ctc_loss_and_grad(logits.astype(np.float64), targets)
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-7)
     assert np.max(np.abs(grad - expected_grad)) < 4e-8
+
+
+def test_per_label_position_keeps_float32_gradients_within_an_ulp(rng: np.random.Generator) -> None:
+    # Large alphabets read a frame without the class table: the softmax takes float's
+    # exponentials (8e-8 relative), the label positions' emissions double's. Measured:
+    # 3.7e-8 at most here; an ulp of entries in [0.5, 1) is 6.0e-8.
+    frames, classes, labels = 120, 200, 8  # 200 > 2 |l| + 102: no class table
+    logits = (10.0 * rng.standard_normal((frames, 4, classes))).astype(np.float32)
+    targets = rng.integers(1, classes, size=(4, labels))
+    loss, grad = fastctc.ctc_loss_and_grad(logits, targets)
+    expected_loss, expected_grad = reference.ctc_loss_and_grad(logits.astype(np.float64), targets)
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-7)
+    assert np.max(np.abs(grad - expected_grad)) < 6e-8
 
 
 LONG_SEQUENCES = [

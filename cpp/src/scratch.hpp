@@ -52,11 +52,13 @@ struct LatticeScratch {
 
 // Whether frames of logits are read through a table of every class's
 // exponential (see ProbabilitySpace::class_emissions): C exponentials in double
-// instead of C in float and |l| + 1 in double.  Measured (BENCHMARKS.md), the
-// table is faster up to C of about 3 (|l| + 1), no faster at 5 (|l| + 1).
-// static, as lattice_row_size().
+// instead of C in float, |l| + 1 in double and a logarithm.  Measured in
+// instructions per call (callgrind; BENCHMARKS.md), the table takes fewer up
+// to C of about 2 (|l| + 1) + 100: 18% fewer at C = 30 with labels of 5 to 10,
+// 5% at C = 140 with |l| = 20, 2% more at C = 220 with |l| = 40 (7% for the loss
+// alone).  static, as lattice_row_size().
 static inline bool uses_class_table(int64_t classes, int64_t labels) {
-    return (classes - 1) / 3 <= labels;  // C <= 3 (|l| + 1) for C >= 1, without overflow
+    return classes <= 2 * labels + 102;
 }
 
 // Sequences with labels of at most kGroupedLabels positions are computed

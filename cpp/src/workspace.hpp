@@ -7,7 +7,7 @@
 // - one sequence per thread (the usual case): each thread has a scratch region
 //   sized for the largest sequence, so memory is O(threads x longest sequence),
 //   independent of the batch size (and of C, but for a class table of at most
-//   3 (|l| + 1) entries: uses_class_table());
+//   2 |l| + 102 entries: uses_class_table());
 //   Sequences with short labels go kGroupSize at a time (grouped_lattice.hpp),
 //   in the same region, which is sized for whichever needs more;
 // - one sequence shared by all threads (N == 1 with several threads): a single
