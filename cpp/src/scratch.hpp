@@ -58,7 +58,7 @@ struct LatticeScratch {
 // 5% at C = 140 with |l| = 20, 2% more at C = 220 with |l| = 40 (7% for the loss
 // alone).  static, as lattice_row_size().
 static inline bool uses_class_table(int64_t classes, int64_t labels) {
-    return classes <= 2 * labels + 102;
+    return classes <= 102 || (classes - 101) / 2 <= labels;  // C <= 2 |l| + 102, without overflow
 }
 
 // Sequences with labels of at most kGroupedLabels positions are computed
