@@ -71,15 +71,16 @@ inline void fill_skip(const ExtendedLabel &label, double *skip) {
 // Reads frame t, starting its gradient row (read_frame(), or through a table
 // of its classes' exponentials where the number system keeps one and the
 // sequence uses_class_table()), and stores its emissions in e; returns its log
-// scale.
+// scale.  buffers: the reading thread's.
 template <typename Space, typename Real>
-double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, double *class_exps, LatticeResult *result) {
+double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, const ThreadBuffers &buffers,
+                       LatticeResult *result) {
     RowCheck check;
     const auto read = [&] {
         if constexpr (Space::kClassTable)
             if (!seq.log_probs && uses_class_table(seq.num_classes, seq.label.label_length()))
-                return Space::class_emissions(seq, t, class_exps, e, &check);
-        return Space::emissions(seq, t, read_frame(seq, t), e, &check);
+                return Space::class_emissions(seq, t, buffers.class_exps, e, &check);
+        return Space::emissions(seq, t, read_frame(seq, t, static_cast<Real *>(buffers.frame_exps)), e, &check);
     };
     const double log_scale = read();
     result->take(check);
@@ -228,7 +229,7 @@ LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scra
     ForwardPass<Space, true> forward = forward_alone<Space>(seq, scratch, &result);
     double *row = scratch.alpha;
     for (int64_t t = 0; t < seq.frames; ++t) {
-        const double log_scale = frame_emissions<Space>(seq, t, scratch.emissions, buffers.class_exps, &result);
+        const double log_scale = frame_emissions<Space>(seq, t, scratch.emissions, buffers, &result);
         const double *prev = row;
         row = scratch.alpha + (t & 1) * row_size;
         forward.frame(t, prev, scratch.emissions, log_scale, row);
@@ -260,7 +261,7 @@ void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, cons
         };
         auto e = [&](int64_t t) { return scratch.segment_emissions + (t - start) * (labels + 1); };
         for (int64_t t = start; t < end; ++t) {
-            frame_emissions<Space>(seq, t, e(t), buffers.class_exps, &recomputed);
+            frame_emissions<Space>(seq, t, e(t), buffers, &recomputed);
             RowCheck check;
             if (t > start)
                 Space::template forward_step<false>(alpha(t - 1), e(t), scratch.skip, labels, alpha(t), &check);
@@ -292,7 +293,7 @@ LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScra
     auto beta = [&](int64_t t) { return scratch.beta + (t & 1) * row_size; };
 
     for (int64_t t = 0; t < frames; ++t) {
-        scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), buffers.class_exps, &result);
+        scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), buffers, &result);
         forward.frame(t, alpha(t - 1), e(t), scratch.log_scale[t], alpha(t));
     }
     result.loss = forward.loss(alpha(frames - 1));
@@ -344,8 +345,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
 #pragma omp for schedule(static) reduction(&& : frames_sound, frames_exact)
         for (int64_t t = 0; t < frames; ++t) {
             LatticeResult frame_result;
-            scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), buffers(thread_index()).class_exps,
-                                                          &frame_result);
+            scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), buffers(thread_index()), &frame_result);
             frames_sound = frames_sound && frame_result.sound;
             frames_exact = frames_exact && frame_result.exact;
         }

@@ -92,7 +92,9 @@ FASTCTC_ALWAYS_INLINE Real exp_below_max(Real x, Real max, Flushing) {
     return exp_nonpositive<Real, ExpTraits<Real>::kDegree, Flushing::value>(Real(x - max));
 }
 
-// ln sum_c e^{row[c]}.
+// ln sum_c e^{row[c]}, the exponentials summed as they are computed (for the
+// decoders, which keep no row of their own; the kernels store them first:
+// normaliser_of_stored()).
 template <typename Real>
 inline double log_normaliser(const Real *row, int64_t classes, int64_t stride) {
     const RowRange<Real> range = row_range(row, classes, stride);
@@ -106,14 +108,14 @@ inline double log_normaliser(const Real *row, int64_t classes, int64_t stride) {
     return double(max) + log_nonnegative(sum);
 }
 
-// out[c] = scale * softmax(row)[c]; returns ln sum_c e^{row[c]}.  The row is
-// read from memory once: the exponentials are stored in out, then summed and
-// rescaled while out is still in cache.  (Summing them as they are computed
-// makes one long loop that compilers keep the sum's lanes of in memory.)
+// Stores e^{row[c] - max} in out[c * out_stride] (range: the row's), then sums
+// them in double, the same terms in the same lanes as log_normaliser().  Two
+// loops, one that only computes and stores and one that only sums, run faster
+// than one that does both (measured: 0.52 against 0.62 ns an element on rows of
+// 5000 in cache), whose sums' lanes compilers keep in memory.
 template <typename Real>
-inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t stride, double scale, Real *out,
-                                   int64_t out_stride) {
-    const RowRange<Real> range = row_range(row, classes, stride);
+inline double stored_exponentials_sum(const Real *row, int64_t classes, int64_t stride, RowRange<Real> range,
+                                      Real *out, int64_t out_stride) {
     const Real max = range.max;  // a copy: range.max might be stored to by out, the compiler fears
     return with_unit_stride(out_stride, [&](auto os) {
         with_flushing<Real>(range, [&](auto flushing) {
@@ -122,11 +124,32 @@ inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t str
                 return 0;
             });
         });
-        const double sum = lane_sum<double, kRowLanes>(classes, [&](int64_t c) { return double(out[c * os]); });
-        const Real factor = Real(scale / sum);
-        for (int64_t c = 0; c < classes; ++c) out[c * os] *= factor;
-        return double(max) + log_nonnegative(sum);
+        return lane_sum<double, kRowLanes>(classes, [&](int64_t c) { return double(out[c * os]); });
     });
+}
+
+// ln sum_c e^{row[c]}, the exponentials stored in exps [C] first: the same bits
+// as log_normaliser().
+template <typename Real>
+inline double normaliser_of_stored(const Real *row, int64_t classes, int64_t stride, Real *exps) {
+    const RowRange<Real> range = row_range(row, classes, stride);
+    return double(range.max) + log_nonnegative(stored_exponentials_sum(row, classes, stride, range, exps, 1));
+}
+
+// out[c] = scale * softmax(row)[c]; returns ln sum_c e^{row[c]}.  The row is
+// read from memory once: the exponentials are stored in out, then summed and
+// rescaled while out is still in cache.
+template <typename Real>
+inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t stride, double scale, Real *out,
+                                   int64_t out_stride) {
+    const RowRange<Real> range = row_range(row, classes, stride);
+    const double sum = stored_exponentials_sum(row, classes, stride, range, out, out_stride);
+    const Real factor = Real(scale / sum);
+    with_unit_stride(out_stride, [&](auto os) {
+        for (int64_t c = 0; c < classes; ++c) out[c * os] *= factor;
+        return 0;
+    });
+    return double(range.max) + log_nonnegative(sum);
 }
 
 template <typename Real>
@@ -137,14 +160,18 @@ inline void write_zeros(int64_t classes, Real *out, int64_t out_stride) {
 // The first read of frame t: returns its log normaliser (0 for log-scores) and,
 // when a gradient is requested, initialises the gradient row while the input
 // row is hot: scale * softmax for logits, 0 for log-scores and occupancies.
-// The kernels then correct only the entries of the label's classes.
+// The kernels then correct only the entries of the label's classes.  exps: [C],
+// where a normaliser without a gradient row stores its exponentials.
 template <typename Real>
-inline double read_frame(const Sequence<Real> &seq, int64_t t) {
+inline double read_frame(const Sequence<Real> &seq, int64_t t, Real *exps) {
     const Real *row = seq.input_row(t);
-    if (!seq.grad) return seq.log_probs ? 0.0 : log_normaliser(row, seq.num_classes, seq.input_class_stride);
+    const auto normaliser = [&] {
+        return seq.log_probs ? 0.0 : normaliser_of_stored(row, seq.num_classes, seq.input_class_stride, exps);
+    };
+    if (!seq.grad) return normaliser();
     if (seq.log_probs || seq.occupancy) {
         write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
-        return seq.log_probs ? 0.0 : log_normaliser(row, seq.num_classes, seq.input_class_stride);
+        return normaliser();
     }
     return write_scaled_softmax(row, seq.num_classes, seq.input_class_stride, seq.grad_scale, seq.grad_row(t),
                                 seq.grad_class_stride);

@@ -73,7 +73,7 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
                     for (int64_t i = 0; i <= labels(w); ++i) frame_e[w][i] = 0.0;
                 continue;
             }
-            const double log_scale = frame_emissions<Space>(seqs[w], t, frame_e[w], buffers.class_exps, &results[w]);
+            const double log_scale = frame_emissions<Space>(seqs[w], t, frame_e[w], buffers, &results[w]);
             scales[w] += log_scale;
             if (grad) scratch.log_scale[t * W + w] = log_scale;
             if (t == 0) {

@@ -103,6 +103,7 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     ByteCounter one_buffers;
     const uint64_t classes = uint64_t(batch.num_classes);
     one_buffers.reserve(uses_class_table(int64_t(classes), int64_t(e.labels)) ? classes : 0, sizeof(double));
+    l.frame_exps = one_buffers.reserve(classes, sizeof(double));  // room for float or double inputs
     l.products = one_buffers.reserve(e.states, sizeof(double));
     l.by_slot = one_buffers.reserve(with_grad ? e.labels + 1 : 0, sizeof(double));
 
@@ -175,6 +176,7 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
         s.group.slots[w] = LabelSlots{ints(g.klass) + w * (labels + 1), ints(g.source) + w * (labels + 1),
                                       ints(g.repeats) + w * labels, ints(g.repeat_slots) + w * labels, 0, 0};
     s.buffers.class_exps = reinterpret_cast<double *>(buffers);
+    s.buffers.frame_exps = buffers + layout.frame_exps;
     s.buffers.products = reinterpret_cast<double *>(buffers + layout.products);
     s.buffers.by_slot = reinterpret_cast<double *>(buffers + layout.by_slot);
     return s;

@@ -6,8 +6,8 @@
 // per-thread buffers.  Two modes:
 // - one sequence per thread (the usual case): each thread has a scratch region
 //   sized for the largest sequence, so memory is O(threads x longest sequence),
-//   independent of the batch size (and of C, but for a class table of at most
-//   2 |l| + 102 entries: uses_class_table());
+//   independent of the batch size (and of C, but for a row of a frame's
+//   exponentials per thread and a class table where uses_class_table());
 //   Sequences with short labels go kGroupSize at a time (grouped_lattice.hpp),
 //   in the same region, which is sized for whichever needs more;
 // - one sequence shared by all threads (N == 1 with several threads): a single
@@ -71,7 +71,8 @@ struct WorkspaceLayout {
     size_t scratch_stride = 0;      // to the next thread's region (0 when shared)
     size_t buffers = 0;             // the first thread's buffers (ThreadBuffers)
     size_t buffers_stride = 0;      // to the next thread's
-    size_t products = 0;            // within one thread's buffers
+    size_t frame_exps = 0;          // within one thread's buffers
+    size_t products = 0;
     size_t by_slot = 0;
     ScratchRegions regions;
     GroupRegions group_regions;     // in the same scratch regions: a thread uses one at a time
