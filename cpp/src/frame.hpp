@@ -49,11 +49,25 @@ template <typename Real>
 struct RowRange {
     Real min, max;
 };
+// Rows of up to kChunkedRow classes are read in chunks (no remainder loop), longer
+// ones in a plain vectorised loop, where the chunks' bookkeeping would cost as much
+// as the comparisons.  Minimum and maximum are exact in any order.
+inline constexpr int64_t kChunkedRow = 64;
 template <typename Real>
 inline RowRange<Real> row_range(const Real *row, int64_t classes, int64_t stride) {
     return with_unit_stride(stride, [&](auto s) {
-        // Per place in the chunk, then over the places: exact in any order, and
-        // elements visited twice change nothing.
+        if (classes > kChunkedRow) {
+            Real min = INFINITY, max = -INFINITY;
+#pragma omp simd reduction(min : min) reduction(max : max)
+            for (int64_t c = 0; c < classes; ++c) {
+                const Real x = row[c * s];
+                min = x < min ? x : min;
+                max = x > max ? x : max;
+            }
+            return RowRange<Real>{min, max};
+        }
+        // Per place in the chunk, then over the places; elements visited twice
+        // change nothing.
         Real mins[kChunk], maxs[kChunk];
         for (int k = 0; k < kChunk; ++k) mins[k] = INFINITY, maxs[k] = -INFINITY;
         for_each_in_chunks(classes, [&](int64_t c, int k) {
