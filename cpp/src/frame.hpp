@@ -49,23 +49,45 @@ template <typename Real>
 struct RowRange {
     Real min, max;
 };
-// Rows of up to kChunkedRow classes are read in chunks (no remainder loop), longer
-// ones in a plain vectorised loop, where the chunks' bookkeeping would cost as much
-// as the comparisons.  Minimum and maximum are exact in any order.
+
+// The smallest and the largest of a contiguous row, a cache line at a time, each
+// line's also fetched from `next` (the row to be read after it: a row of a few
+// kilobytes is a page of its own, where the hardware's prefetcher starts cold).
+// Per place in the line, then over the places: exact in any order.
+template <typename Real>
+inline RowRange<Real> contiguous_row_range(const Real *row, int64_t classes, const Real *next) {
+    constexpr int kLine = 64 / int(sizeof(Real));
+    Real mins[kLine], maxs[kLine];
+    for (int k = 0; k < kLine; ++k) mins[k] = INFINITY, maxs[k] = -INFINITY;
+    int64_t c = 0;
+    for (; c + kLine <= classes; c += kLine) {
+        __builtin_prefetch(next + c);
+#pragma omp simd
+        for (int k = 0; k < kLine; ++k) {
+            mins[k] = row[c + k] < mins[k] ? row[c + k] : mins[k];
+            maxs[k] = row[c + k] > maxs[k] ? row[c + k] : maxs[k];
+        }
+    }
+    RowRange<Real> range{INFINITY, -INFINITY};
+    for (; c < classes; ++c) {
+        range.min = row[c] < range.min ? row[c] : range.min;
+        range.max = row[c] > range.max ? row[c] : range.max;
+    }
+    for (int k = 0; k < kLine; ++k) {
+        range.min = mins[k] < range.min ? mins[k] : range.min;
+        range.max = maxs[k] > range.max ? maxs[k] : range.max;
+    }
+    return range;
+}
+
+// Contiguous rows of more than kChunkedRow classes a line at a time (above;
+// next: the row to be read after this one, if known), other rows in chunks of
+// kChunk (no remainder loop, which on short rows costs more than the rest).
 inline constexpr int64_t kChunkedRow = 64;
 template <typename Real>
-inline RowRange<Real> row_range(const Real *row, int64_t classes, int64_t stride) {
+inline RowRange<Real> row_range(const Real *row, int64_t classes, int64_t stride, const Real *next = nullptr) {
+    if (stride == 1 && classes > kChunkedRow) return contiguous_row_range(row, classes, next ? next : row);
     return with_unit_stride(stride, [&](auto s) {
-        if (classes > kChunkedRow) {
-            Real min = INFINITY, max = -INFINITY;
-#pragma omp simd reduction(min : min) reduction(max : max)
-            for (int64_t c = 0; c < classes; ++c) {
-                const Real x = row[c * s];
-                min = x < min ? x : min;
-                max = x > max ? x : max;
-            }
-            return RowRange<Real>{min, max};
-        }
         // Per place in the chunk, then over the places; elements visited twice
         // change nothing.
         Real mins[kChunk], maxs[kChunk];
@@ -143,20 +165,20 @@ inline double stored_exponentials_sum(const Real *row, int64_t classes, int64_t 
 }
 
 // ln sum_c e^{row[c]}, the exponentials stored in exps [C] first: the same bits
-// as log_normaliser().
+// as log_normaliser().  next: the row to be read after this one, or null.
 template <typename Real>
-inline double normaliser_of_stored(const Real *row, int64_t classes, int64_t stride, Real *exps) {
-    const RowRange<Real> range = row_range(row, classes, stride);
+inline double normaliser_of_stored(const Real *row, int64_t classes, int64_t stride, Real *exps, const Real *next) {
+    const RowRange<Real> range = row_range(row, classes, stride, next);
     return double(range.max) + log_nonnegative(stored_exponentials_sum(row, classes, stride, range, exps, 1));
 }
 
 // out[c] = scale * softmax(row)[c]; returns ln sum_c e^{row[c]}.  The row is
 // read from memory once: the exponentials are stored in out, then summed and
-// rescaled while out is still in cache.
+// rescaled while out is still in cache.  next: as for normaliser_of_stored().
 template <typename Real>
 inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t stride, double scale, Real *out,
-                                   int64_t out_stride) {
-    const RowRange<Real> range = row_range(row, classes, stride);
+                                   int64_t out_stride, const Real *next) {
+    const RowRange<Real> range = row_range(row, classes, stride, next);
     const double sum = stored_exponentials_sum(row, classes, stride, range, out, out_stride);
     const Real factor = Real(scale / sum);
     with_unit_stride(out_stride, [&](auto os) {
@@ -179,8 +201,9 @@ inline void write_zeros(int64_t classes, Real *out, int64_t out_stride) {
 template <typename Real>
 inline double read_frame(const Sequence<Real> &seq, int64_t t, Real *exps) {
     const Real *row = seq.input_row(t);
+    const Real *next = t + 1 < seq.frames ? seq.input_row(t + 1) : nullptr;
     const auto normaliser = [&] {
-        return seq.log_probs ? 0.0 : normaliser_of_stored(row, seq.num_classes, seq.input_class_stride, exps);
+        return seq.log_probs ? 0.0 : normaliser_of_stored(row, seq.num_classes, seq.input_class_stride, exps, next);
     };
     if (!seq.grad) return normaliser();
     if (seq.log_probs || seq.occupancy) {
@@ -188,7 +211,7 @@ inline double read_frame(const Sequence<Real> &seq, int64_t t, Real *exps) {
         return normaliser();
     }
     return write_scaled_softmax(row, seq.num_classes, seq.input_class_stride, seq.grad_scale, seq.grad_row(t),
-                                seq.grad_class_stride);
+                                seq.grad_class_stride, next);
 }
 
 }  // namespace fastctc::FASTCTC_ISA
