@@ -103,7 +103,10 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     ByteCounter one_buffers;
     const uint64_t classes = uint64_t(batch.num_classes);
     one_buffers.reserve(uses_class_table(int64_t(classes), int64_t(e.labels)) ? classes : 0, sizeof(double));
-    l.frame_exps = one_buffers.reserve(classes, sizeof(double));  // room for float or double inputs
+    // A frame's exponentials (read_frame()), of the inputs' type: room for double.  Not
+    // in the class table's memory: a group's sequences may read frames either way, and
+    // float stores there could be moved past the table's double loads (strict aliasing).
+    l.frame_exps = one_buffers.reserve(classes, sizeof(double));
     l.products = one_buffers.reserve(e.states, sizeof(double));
     l.by_slot = one_buffers.reserve(with_grad ? e.labels + 1 : 0, sizeof(double));
 
