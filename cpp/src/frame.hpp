@@ -83,10 +83,26 @@ inline RowRange<Real> contiguous_row_range(const Real *row, int64_t classes, con
 // Contiguous rows of more than kChunkedRow classes a line at a time (above;
 // next: the row to be read after this one, if known), other rows in chunks of
 // kChunk (no remainder loop, which on short rows costs more than the rest).
+// A short contiguous row fetches all of `next` first (prefetch_short_row()).
 inline constexpr int64_t kChunkedRow = 64;
+
+// Fetches a contiguous row of at most kChunkedRow classes into the cache, to be
+// read (kForWriting false) or written soon.  A sequence's frames lie N C
+// elements apart, too far for the hardware's prefetcher, so each row would
+// otherwise wait on memory when it is first touched.  Null rows, strided and
+// long ones are left alone.
+template <bool kForWriting, typename Real>
+FASTCTC_ALWAYS_INLINE void prefetch_short_row(const Real *row, int64_t classes, int64_t stride) {
+    if (!row || stride != 1 || classes <= 0 || classes > kChunkedRow) return;
+    constexpr int kLine = 64 / int(sizeof(Real));
+    for (int64_t c = 0; c < classes; c += kLine) __builtin_prefetch(row + c, kForWriting);
+    __builtin_prefetch(row + classes - 1, kForWriting);  // the last line, where the row does not start one
+}
+
 template <typename Real>
 inline RowRange<Real> row_range(const Real *row, int64_t classes, int64_t stride, const Real *next = nullptr) {
     if (stride == 1 && classes > kChunkedRow) return contiguous_row_range(row, classes, next ? next : row);
+    prefetch_short_row<false>(next, classes, stride);
     return with_unit_stride(stride, [&](auto s) {
         // Per place in the chunk, then over the places; elements visited twice
         // change nothing.
@@ -201,7 +217,7 @@ inline void write_zeros(int64_t classes, Real *out, int64_t out_stride) {
 template <typename Real>
 inline double read_frame(const Sequence<Real> &seq, int64_t t, Real *exps) {
     const Real *row = seq.input_row(t);
-    const Real *next = t + 1 < seq.frames ? seq.input_row(t + 1) : nullptr;
+    const Real *next = seq.next_input_row(t);
     const auto normaliser = [&] {
         return seq.log_probs ? 0.0 : normaliser_of_stored(row, seq.num_classes, seq.input_class_stride, exps, next);
     };

@@ -109,7 +109,7 @@ struct ProbabilitySpace {
         const Real *row = seq.input_row(t);
         const int64_t classes = seq.num_classes, stride = seq.input_class_stride, labels = seq.label.label_length();
         const int32_t *label = seq.label.labels();
-        const RowRange<Real> range = row_range(row, classes, stride);
+        const RowRange<Real> range = row_range(row, classes, stride, seq.next_input_row(t));
         const double max = double(range.max);
         // A lower degree for float inputs (see above); the clamping only where an
         // exponential can flush (with_flushing()).
@@ -142,6 +142,8 @@ struct ProbabilitySpace {
         }
         if (seq.grad && seq.occupancy) write_zeros(classes, seq.grad_row(t), seq.grad_class_stride);
         if (seq.grad && !seq.occupancy) {
+            prefetch_short_row<true>(t + 1 < seq.frames ? seq.grad_row(t + 1) : nullptr, classes,
+                                     seq.grad_class_stride);
             Real *grad_row = seq.grad_row(t);
             const double factor = seq.grad_scale * inverse;
             with_unit_stride(seq.grad_class_stride, [&](auto s) {

@@ -31,6 +31,8 @@ struct Sequence {
     int64_t num_states = 0;           // S: states [|l'|, S) get 0
 
     const Real *input_row(int64_t t) const { return inputs + t * input_time_stride; }
+    // Row t + 1, the one read after row t, or null after the last frame.
+    const Real *next_input_row(int64_t t) const { return t + 1 < frames ? input_row(t + 1) : nullptr; }
     Real *grad_row(int64_t t) const { return grad + t * grad_time_stride; }
     Real *state_row(int64_t t) const { return state_occupancy + t * state_time_stride; }
 };
