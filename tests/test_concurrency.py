@@ -7,6 +7,7 @@ while fastctc computes, absurd thread counts, and what Ctrl-C does.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -122,6 +123,33 @@ def test_absurd_thread_counts_do_not_kill_the_process() -> None:
     """
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stdout + done.stderr
+
+
+def test_a_shared_sequence_runs_on_a_team_of_one_thread() -> None:
+    # A call for two threads on one sequence shares it between them; inside a nested
+    # parallel region, or with OMP_THREAD_LIMIT=1, OpenMP gives it a team of one, which
+    # runs the shared parts in turn. The loss alone of this long sequence needs
+    # certifying, whose segments one thread checks as another keeps the backward
+    # rows: on a team of one it must not wait for them (it hung before). A
+    # subprocess, so that a hang fails this test by its timeout.
+    script = """
+        import numpy as np, fastctc
+        rng = np.random.default_rng(3)
+        logits = rng.standard_normal((3000, 1, 32)).astype(np.float32)
+        labels = rng.integers(1, 32, size=(1, 600))
+        alone = [fastctc.ctc_loss(logits, labels, num_threads=n)[0] for n in (1, 2, 3)]
+        loss, _ = fastctc.ctc_loss_and_grad(logits, labels, num_threads=1)
+        assert alone == [loss[0]] * 3, (alone, loss)
+        print("ok")
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
     )
     assert done.returncode == 0 and done.stdout == "ok\n", done.stdout + done.stderr
 

@@ -27,20 +27,18 @@
 // The number system (Space) is ProbabilitySpace (probability_space.hpp: fast,
 // vouches for its results only when nothing can have underflowed) or LogSpace
 // (log_space.hpp: exact).  The drivers below are written once for both, and
-// each comes as a serial variant and as one that shares a single sequence
-// between threads; they perform the same operations in the same order, so
-// every variant gives the same bits.
+// run one sequence on one thread; shared_sequence.hpp shares one sequence
+// between threads, performing the same operations in the same order, so every
+// variant gives the same bits.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
 #include "frame.hpp"
-#include "ieee_arithmetic.hpp"
 #include "isa.hpp"
 #include "lane_sum.hpp"
 #include "lattice_check.hpp"
-#include "parallel.hpp"
 #include "scratch.hpp"
 #include "sequence.hpp"
 
@@ -51,15 +49,16 @@ struct LatticeResult {
     bool sound = true;             // every row finite and with mass
     bool exact = true;             // no forward value underflowed
     bool products_trusted = true;  // every frame's underflow bound holds
+    bool certified = false;        // the loss alone's bounds were checked (certify_loss())
     double loss = 0.0;
 
     void take(const RowCheck &check) {
         sound = sound && check.sound;
         exact = exact && check.exact;
     }
-    // The loss alone rests on the forward rows; with the backward rows too, the
-    // per-frame bounds cover whatever underflowed anywhere.
-    bool trusted(bool with_grad) const { return sound && (with_grad ? products_trusted : exact); }
+    // The loss alone rests on the forward rows, unless it was certified; with the
+    // backward rows too, the per-frame bounds cover whatever underflowed anywhere.
+    bool trusted(bool with_grad) const { return sound && (with_grad || certified ? products_trusted : exact); }
 };
 
 // skip[j] = 1 where a path may go from label j - 1 straight to label j (eq. (6)).
@@ -220,6 +219,65 @@ ForwardPass<Space, true> forward_alone(const Sequence<Real> &seq, const LatticeS
             checkpoint_stride(seq.frames)};
 }
 
+// Checks the per-frame bounds of frames [start, end), one segment between
+// checkpoints of a loss alone (certify_loss()): the forward rows are recomputed,
+// frame by frame as the first time, from alpha_start into `segment` (rows for
+// frames start + 1 to end - 1, at their offsets from start), and the backward
+// recursion runs down from beta_end (beta at frame end; unused when end is the
+// last frame) in two rolling rows, beta_rows.  e(t): frame t's emissions, for t
+// in [start, end] (end only when it is a frame).  products: [|l'|].
+template <typename Space, typename Emissions>
+void certify_segment(int64_t start, int64_t end, int64_t frames, const double *skip, int64_t labels,
+                     const double *alpha_start, double *segment, const double *beta_end, double *beta_rows,
+                     Emissions e, double *products, LatticeResult *result) {
+    const int64_t row_size = Space::row_size(labels);
+    auto alpha_row = [&](int64_t t) { return segment + (t - start) * row_size; };
+    auto alpha = [&](int64_t t) -> const double * { return t == start ? alpha_start : alpha_row(t); };
+    auto beta_row = [&](int64_t t) { return beta_rows + (t & 1) * row_size; };
+    auto beta = [&](int64_t t) -> const double * { return t == end ? beta_end : beta_row(t); };
+    for (int64_t t = start + 1; t < end; ++t) {
+        RowCheck check;  // checked the first time
+        Space::template forward_step<false>(alpha(t - 1), e(t), skip, labels, alpha_row(t), &check);
+    }
+    for (int64_t t = end - 1; t >= start && result->trusted(true); --t) {
+        backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, skip, labels, beta_row(t),
+                              result);
+        ProductSums sums;
+        Space::products(alpha(t), beta(t), labels, products, &sums);
+        result->products_trusted = result->products_trusted && sums.trusted;
+    }
+}
+
+// Vouches for the loss alone of a sequence whose forward rows lost values to
+// underflow (sound but not exact), as lattice_loss_and_grad() vouches for its
+// rows: by each frame's bound on what underflow can have cost (products()).
+// That needs alpha_t and beta_t together: segment by segment from the last, the
+// frames are read again, the forward rows recomputed from the checkpoint
+// lattice_loss() kept at the segment's start, and the backward recursion goes on
+// down from the segment after.  The loss itself is the forward pass's, unchanged.
+template <typename Space, typename Real>
+void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, const ThreadBuffers &buffers,
+                  LatticeResult *result) {
+    const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels),
+                  stride = checkpoint_stride(frames);
+    double *segment = scratch.checkpoints + (checkpoint_rows(frames) - stride) * row_size;
+    double *emissions_after = scratch.segment_emissions + stride * (labels + 1);  // of frame `end`
+    LatticeResult recomputed;  // checked the first time
+    for (int64_t end = frames; end > 0 && result->trusted(true);) {
+        const int64_t start = (end - 1) / stride * stride;  // the segment [start, end)
+        auto e = [&](int64_t t) {
+            return t == end ? emissions_after : scratch.segment_emissions + (t - start) * (labels + 1);
+        };
+        for (int64_t t = start; t < end; ++t) frame_emissions<Space>(seq, t, e(t), buffers, &recomputed);
+        // beta at frame end is the one the segment after left in its rolling rows.
+        certify_segment<Space>(start, end, frames, scratch.skip, labels, scratch.checkpoints + (start / stride) * row_size,
+                               segment, scratch.beta + (end & 1) * row_size, scratch.beta, e, buffers.products, result);
+        for (int64_t i = 0; i <= labels; ++i) emissions_after[i] = e(start)[i];
+        end = start;
+    }
+    result->certified = true;
+}
+
 // The loss alone, on one thread: the forward recursion in two rolling rows.
 template <typename Space, typename Real>
 LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, const ThreadBuffers &buffers) {
@@ -235,48 +293,9 @@ LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scra
         forward.frame(t, prev, scratch.emissions, log_scale, row);
     }
     result.loss = forward.loss(row);
+    if constexpr (!Space::kExact)
+        if (result.sound && !result.exact) certify_loss<Space>(seq, scratch, buffers, &result);
     return result;
-}
-
-// Vouches for the loss alone of a sequence whose forward rows lost values to
-// underflow (sound but not exact), as lattice_loss_and_grad() vouches for its
-// rows: by each frame's bound on what underflow can have cost (products()).
-// That needs alpha_t and beta_t together: the backward recursion runs down from
-// the last frame in two rolling rows, and each segment of forward rows is
-// recomputed, frame by frame as the first time, from the checkpoint lattice_loss()
-// kept at its start.  The loss itself is the forward pass's, unchanged.
-template <typename Space, typename Real>
-void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, const ThreadBuffers &buffers,
-                  LatticeResult *result) {
-    const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels),
-                  stride = checkpoint_stride(frames);
-    double *segment = scratch.checkpoints + (checkpoint_rows(frames) - stride) * row_size;
-    double *emissions_after = scratch.segment_emissions + stride * (labels + 1);  // of frame `end`
-    auto beta = [&](int64_t t) { return scratch.beta + (t & 1) * row_size; };
-    LatticeResult recomputed;  // checked the first time
-    for (int64_t end = frames; end > 0 && result->trusted(true);) {
-        const int64_t start = (end - 1) / stride * stride;  // the segment [start, end)
-        auto alpha = [&](int64_t t) {
-            return t == start ? scratch.checkpoints + (start / stride) * row_size : segment + (t - start) * row_size;
-        };
-        auto e = [&](int64_t t) { return scratch.segment_emissions + (t - start) * (labels + 1); };
-        for (int64_t t = start; t < end; ++t) {
-            frame_emissions<Space>(seq, t, e(t), buffers, &recomputed);
-            RowCheck check;
-            if (t > start)
-                Space::template forward_step<false>(alpha(t - 1), e(t), scratch.skip, labels, alpha(t), &check);
-        }
-        for (int64_t t = end - 1; t >= start && result->trusted(true); --t) {
-            const double *e_next = t + 1 == end ? emissions_after : e(t + 1);
-            backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e_next : nullptr, scratch.skip, labels,
-                                  beta(t), result);
-            ProductSums sums;
-            Space::products(alpha(t), beta(t), labels, buffers.products, &sums);
-            result->products_trusted = result->products_trusted && sums.trusted;
-        }
-        for (int64_t i = 0; i <= labels; ++i) emissions_after[i] = e(start)[i];
-        end = start;
-    }
 }
 
 // The loss and the gradient rows [0, T_n), on one thread: the forward rows are
@@ -304,107 +323,6 @@ LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScra
         finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots, buffers,
                                &result);
     }
-    return result;
-}
-
-// lattice_loss() or lattice_loss_and_grad() for one sequence on `threads`
-// threads: every frame is read in parallel; then the forward recursion runs,
-// and with a gradient the backward one beside it.  With a gradient, each
-// recursion keeps its rows until they meet at the middle frame (alpha below it,
-// beta from it on, in one set of T rows) and then goes on in two rolling rows
-// of its own, finishing each gradient row it reaches with the row the other
-// kept: every lattice row is written once and read back once, as on one thread.
-// buffers(thread) gives each thread its buffers.
-template <typename Space, typename Real, typename BuffersOfThread>
-LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeScratch &scratch, int threads,
-                                      BuffersOfThread buffers) {
-    const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels);
-    const bool grad = seq.grad != nullptr;
-    const int64_t middle = frames / 2;
-    LatticeResult result, backward_result;
-    fill_skip(seq.label, scratch.skip);
-    // The forward pass of lattice_loss_and_grad() or of lattice_loss().
-    ForwardPass<Space, false> forward_with_grad{scratch.skip, labels, &result};
-    ForwardPass<Space, true> forward_of_loss_alone = forward_alone<Space>(seq, scratch, &result);
-    auto e = [&](int64_t t) { return scratch.emissions + t * (labels + 1); };
-    // With a gradient, row t of scratch.alpha keeps alpha_t below the middle and
-    // beta_t from it on, and the recursions roll on in scratch.beta's rows 0-1
-    // (forward) and 2-3 (backward); the loss alone rolls in scratch.alpha's two.
-    auto kept = [&](int64_t t) { return scratch.alpha + t * row_size; };
-    auto alpha = [&](int64_t t) {
-        if (!grad) return scratch.alpha + (t & 1) * row_size;
-        return t < middle ? kept(t) : scratch.beta + (t & 1) * row_size;
-    };
-    auto beta = [&](int64_t t) { return t >= middle ? kept(t) : scratch.beta + (2 + (t & 1)) * row_size; };
-    bool frames_sound = true, frames_exact = true;
-    bool kept_beta_sound = true;  // every backward row from the middle on was computed
-
-#pragma omp parallel num_threads(threads)
-    {
-        const IeeeArithmetic ieee;  // each worker, in whatever mode it was started
-#pragma omp for schedule(static) reduction(&& : frames_sound, frames_exact)
-        for (int64_t t = 0; t < frames; ++t) {
-            LatticeResult frame_result;
-            scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), buffers(thread_index()), &frame_result);
-            frames_sound = frames_sound && frame_result.sound;
-            frames_exact = frames_exact && frame_result.exact;
-        }
-
-        // The forward recursion over frames [first, last), finishing each row from
-        // the middle on; the loss after the last frame.
-        const auto run_forward = [&](auto &forward, int64_t first, int64_t last) {
-            const ThreadBuffers mine = buffers(thread_index());
-            for (int64_t t = first; t < last; ++t) {
-                forward.frame(t, t > 0 ? alpha(t - 1) : nullptr, e(t), scratch.log_scale[t], alpha(t));
-                if (grad && t >= middle && kept_beta_sound && result.trusted(true))
-                    finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
-                                           mine, &result);
-            }
-            if (last == frames) result.loss = forward.loss(alpha(frames - 1));
-        };
-        // The backward recursion over frames [first, last), from last - 1 down,
-        // finishing each row below the middle.
-        const auto run_backward = [&](int64_t first, int64_t last) {
-            const ThreadBuffers mine = buffers(thread_index());
-            for (int64_t t = last - 1; t >= first && backward_result.trusted(true); --t) {
-                backward_frame<Space>(t, frames, t + 1 < frames ? beta(t + 1) : nullptr,
-                                      t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels, beta(t),
-                                      &backward_result);
-                if (t < middle)
-                    finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
-                                           mine, &backward_result);
-            }
-        };
-
-#pragma omp sections
-        {
-#pragma omp section
-            {
-                if (grad)
-                    run_forward(forward_with_grad, 0, middle);
-                else
-                    run_forward(forward_of_loss_alone, 0, frames);
-            }
-#pragma omp section
-            {
-                if (grad) run_backward(middle, frames);
-                kept_beta_sound = backward_result.sound;  // read by the forward recursion past the barrier
-            }
-        }  // implicit barrier: the rows up to the middle are kept
-
-        if (grad) {
-#pragma omp sections
-            {
-#pragma omp section
-                run_forward(forward_with_grad, middle, frames);
-#pragma omp section
-                run_backward(0, middle);
-            }
-        }
-    }
-    result.sound = result.sound && frames_sound && backward_result.sound;
-    result.exact = result.exact && frames_exact;
-    result.products_trusted = result.products_trusted && backward_result.products_trusted;
     return result;
 }
 

@@ -13,6 +13,7 @@
 #include "log_space.hpp"
 #include "parallel.hpp"
 #include "probability_space.hpp"
+#include "shared_sequence.hpp"
 
 namespace fastctc::FASTCTC_ISA {
 namespace {
@@ -66,13 +67,8 @@ double sequence_loss(const Sequence<Real> &seq, ThreadScratch *scratch, Run run)
     if (seq.grad)
         build_label_slots(seq.label.labels(), seq.label.label_length(), seq.label.blank(), &scratch->lattice.slots);
 
-    LatticeResult fast = run(ProbabilitySpace{});
-    bool vouched = fast.trusted(seq.grad != nullptr);
-    if (!vouched && !seq.grad && fast.sound) {  // the loss alone, where a forward value underflowed
-        certify_loss<ProbabilitySpace>(seq, scratch->lattice, scratch->buffers, &fast);
-        vouched = fast.trusted(true);
-    }
-    if (vouched) return fast.loss;
+    const LatticeResult fast = run(ProbabilitySpace{});
+    if (fast.trusted(seq.grad != nullptr)) return fast.loss;
     const LatticeResult exact = run(LogSpace{});
     if (seq.grad && exact.loss == INFINITY) zero_grad_rows(seq, 0, seq.frames);  // probability 0: -inf inputs
     return exact.loss;

@@ -29,6 +29,16 @@ inline int thread_index() {
 #endif
 }
 
+// The number of threads in the current team (1 outside a parallel region, and
+// inside a nested one OpenMP did not give more).
+inline int team_size() {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 // Calls body(i, thread) for i in [0, count) on `threads` OpenMP threads, with a
 // dynamic schedule in index order, each thread in IeeeArithmetic.  One thread
 // runs a plain loop and never enters the OpenMP runtime: after fork(), GNU

@@ -42,6 +42,8 @@ struct LatticeScratch {
                                 // ones from its middle frame on: lattice_shared_sequence())
     double *beta;               // backward rows: 2, or 4 with a gradient when shared
     double *checkpoints;        // the loss alone: checkpoint_rows(T) forward rows
+    double *backward_checkpoints;  // the loss alone of a shared sequence: beta at every
+                                   // checkpoint frame, ceil(T / checkpoint_stride(T)) rows
     double *segment_emissions;  // the loss alone: checkpoint_stride(T) + 1 frames' emissions
     double *emissions;          // per frame: the |l| + 1 emissions (blank, then labels);
                                 // all frames with a gradient or a shared sequence, else 1
@@ -91,6 +93,8 @@ struct ThreadBuffers {
     void *frame_exps;    // [C] of the inputs' type: a frame's exponentials (read_frame())
     double *products;    // [|l'|] alpha_t(s) beta_t(s), up to a common factor
     double *by_slot;     // [K]    posterior occupancy of each distinct class
+    double *segment;     // the loss alone of a shared sequence: checkpoint_stride(T) forward
+                         // rows and 2 backward rows, to certify a segment (certify_segment())
 };
 
 }  // namespace fastctc

@@ -36,6 +36,8 @@ struct Extents {
     uint64_t emission = 0;  // T_n (|l_n| + 1)
     uint64_t checkpoints = 0;            // checkpoint_rows(T_n) rows
     uint64_t checkpoint_emissions = 0;   // (checkpoint_stride(T_n) + 1) (|l_n| + 1)
+    uint64_t backward_checkpoints = 0;   // ceil(T_n / checkpoint_stride(T_n)) rows
+    uint64_t segment = 0;                // checkpoint_stride(T_n) + 2 rows
     // Over the sequences that are groupable() (scratch.hpp):
     uint64_t grouped = 0;       // how many
     uint64_t group_frames = 0;  // T_n
@@ -47,8 +49,8 @@ bool batch_extents(const fastctc_batch &batch, Extents *out);
 
 // Byte offsets of the regions within one scratch region.
 struct ScratchRegions {
-    size_t alpha = 0, beta = 0, checkpoints = 0, segment_emissions = 0, emissions = 0, log_scale = 0, skip = 0,
-           klass = 0, source = 0, repeats = 0, repeat_slots = 0;
+    size_t alpha = 0, beta = 0, checkpoints = 0, backward_checkpoints = 0, segment_emissions = 0, emissions = 0,
+           log_scale = 0, skip = 0, klass = 0, source = 0, repeats = 0, repeat_slots = 0;
 };
 
 // Byte offsets of a group's regions (GroupScratch) within a scratch region.
@@ -74,6 +76,7 @@ struct WorkspaceLayout {
     size_t frame_exps = 0;          // within one thread's buffers
     size_t products = 0;
     size_t by_slot = 0;
+    size_t segment = 0;
     ScratchRegions regions;
     GroupRegions group_regions;     // in the same scratch regions: a thread uses one at a time
     size_t total_bytes = 0;         // including slack to align an unaligned workspace
