@@ -5,7 +5,8 @@ CPU has is chosen once per process, so each level runs in its own interpreter, w
 FASTCTC_SIMD naming it (cpp/src/dispatch.cpp). Each must agree with the float64 oracle on
 hard cases (which take the log-space fallback) as well as ordinary ones, and the levels
 must agree with each other to rounding: their vector widths differ, their sums' order
-does not (cpp/src/lane_sum.hpp).
+does not (cpp/src/lane_sum.hpp); AVX2 and AVX-512, both with fused multiply-adds, give
+the same bits.
 """
 
 from __future__ import annotations
@@ -93,6 +94,20 @@ def test_the_levels_agree_with_each_other_to_rounding(results: dict[str, Path], 
             np.testing.assert_allclose(
                 got[name], baseline[name], rtol=1e-14, atol=1e-15, err_msg=f"{level} {name}"
             )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_avx2_and_avx512_give_the_same_bits(results: dict[str, Path], case: str) -> None:
+    # Both levels have fused multiply-adds and run the same operations in the same
+    # order, whatever their vector width: the same bits. So a batch may run on either,
+    # and left to choose, one whose frames are not long rows of exponentials runs on
+    # AVX2 (cpp/src/dispatch.cpp).
+    if not {"avx2", "avx512"} <= results.keys():
+        pytest.skip("this machine does not run AVX-512")
+    avx2 = np.load(results["avx2"] / f"{case}.npz")
+    avx512 = np.load(results["avx512"] / f"{case}.npz")
+    for name in ("loss", "alone", "grad"):
+        np.testing.assert_array_equal(avx512[name], avx2[name], err_msg=name)
 
 
 def test_this_process_runs_the_widest_level(results: dict[str, Path]) -> None:

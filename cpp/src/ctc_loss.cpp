@@ -14,6 +14,7 @@
 #include "fastctc/ctc.h"
 #include "kernel_table.hpp"
 #include "parallel.hpp"
+#include "scratch.hpp"
 #include "validate.hpp"
 #include "workspace.hpp"
 
@@ -63,15 +64,20 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
     int64_t *label_offsets = at_offset<int64_t>(base, layout.label_offsets);
     int64_t *unit_starts = at_offset<int64_t>(base, layout.unit_starts);
     const LossPlan plan = plan_loss_batch(*batch, layout.grouping, order, unit_starts, label_offsets);
-    int64_t num_states = 1;  // the state occupancy rows' width: the longest |l'|
+    int64_t longest_label = 0;
     for (int64_t n = 0; n < size; ++n)
-        if (2 * batch->label_lengths[n] + 1 > num_states) num_states = 2 * batch->label_lengths[n] + 1;
+        if (batch->label_lengths[n] > longest_label) longest_label = batch->label_lengths[n];
+    const int64_t num_states = 2 * longest_label + 1;  // the state occupancy rows' width
+    // Logits that no sequence reads through the class table: every frame is a row
+    // of C exponentials (kernels_for()).
+    const bool long_exponential_rows =
+        !options->log_probs && !uses_class_table(batch->num_classes, longest_label);
 
     const BatchJob<Real> job{batch,           options,          inputs,         input_strides,   out.losses,
                              out.grad,        out.grad_strides, out.grad_scale, out.state_occupancy,
                              out.state_strides, num_states,     out.posteriors, base,            &layout,
                              order,           label_offsets,    unit_starts,    plan.units,      plan.grouped};
-    (selected_kernels().*run)(job);
+    (kernels_for(long_exponential_rows).*run)(job);
     return FASTCTC_STATUS_SUCCESS;
 }
 

@@ -47,4 +47,9 @@ extern const KernelTable kernels_avx512;
 // The kernels for this CPU, or those FASTCTC_SIMD names (see dispatch.cpp).
 const KernelTable &selected_kernels();
 
+// The kernels for a batch: selected_kernels(), or a narrower level where the
+// batch's frames are not read through long rows of exponentials and the CPU's
+// widest level does not pay there (see dispatch.cpp).  The same bits either way.
+const KernelTable &kernels_for(bool long_exponential_rows);
+
 }  // namespace fastctc
