@@ -36,4 +36,29 @@ FASTCTC_ALWAYS_INLINE void for_each_in_chunks(int64_t n, Element element) {
     }
 }
 
+// values[i] = f(values[i], k) for every i in [0, n), in chunks of kChunk with no
+// remainder loop, as for_each_in_chunks() (k: i's place in its chunk).  The last
+// chunk, when it overlaps the one before, is computed from its inputs as they
+// were, saved first: an element computed twice gets the same value both times.
+// So f may update per-place accumulators only in ways a repeat cannot change (a
+// min, a max, an or).
+template <typename T, typename F>
+FASTCTC_ALWAYS_INLINE void transform_in_chunks(int64_t n, T *values, F f) {
+    if (n < kChunk) {
+        for (int64_t i = 0; i < n; ++i) values[i] = f(values[i], int(i));
+        return;
+    }
+    const int64_t last = n - kChunk;
+    T last_inputs[kChunk];
+    for (int k = 0; k < kChunk; ++k) last_inputs[k] = values[last + k];
+    for (int64_t start = 0; start + kChunk <= n; start += kChunk) {
+#pragma omp simd
+        for (int k = 0; k < kChunk; ++k) values[start + k] = f(values[start + k], k);
+    }
+    if (n % kChunk != 0) {
+#pragma omp simd
+        for (int k = 0; k < kChunk; ++k) values[last + k] = f(last_inputs[k], k);
+    }
+}
+
 }  // namespace fastctc::FASTCTC_ISA
