@@ -192,6 +192,22 @@ def test_per_label_position_keeps_float32_gradients_within_an_ulp(rng: np.random
     assert np.max(np.abs(grad - expected_grad)) < 6e-8
 
 
+def test_label_emissions_of_every_length_on_a_large_alphabet() -> None:
+    # Where the alphabet is large next to the label (C > 2 |l| + 102), a frame's label
+    # emissions take their exponentials in chunks of eight, the last chunk overlapping
+    # the one before and computed from its saved inputs (transform_in_chunks()): every
+    # label length from 0 to 40 puts the overlap at each place in a chunk.
+    rng = np.random.default_rng(5)
+    for length in range(41):
+        inputs = rng.standard_normal((2 * length + 2, 2, 400))
+        labels = rng.integers(1, 400, size=(2, length))
+        expected_loss, expected_grad = reference.ctc_loss_and_grad(inputs, labels)
+        loss, grad = fastctc.ctc_loss_and_grad(inputs, labels)
+        np.testing.assert_allclose(loss, expected_loss, rtol=1e-13, err_msg=str(length))
+        np.testing.assert_allclose(fastctc.ctc_loss(inputs, labels), loss, rtol=1e-15)
+        np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=1e-13, err_msg=str(length))
+
+
 LONG_SEQUENCES = [
     # Long inputs that fit the label badly: the forward mass runs far ahead of the
     # posterior, by more than a double's range (a probability-space path that
