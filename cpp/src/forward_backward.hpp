@@ -58,7 +58,7 @@ struct LatticeResult {
     }
     // The loss alone rests on the forward rows, unless it was certified; with the
     // backward rows too, the per-frame bounds cover whatever underflowed anywhere.
-    bool trusted(bool with_grad) const { return sound && (with_grad || certified ? products_trusted : exact); }
+    bool trusted(bool with_grad) const { return sound && ((with_grad || certified) ? products_trusted : exact); }
 };
 
 // skip[j] = 1 where a path may go from label j - 1 straight to label j (eq. (6)).
