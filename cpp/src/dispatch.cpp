@@ -50,25 +50,24 @@ bool cpu_has(Level level) {
 }
 #endif
 
-// The level FASTCTC_SIMD names; unset or unknown: the widest, not named.
-Level requested_level(bool *named) {
+Level requested_level() {
     const char *name = std::getenv("FASTCTC_SIMD");
-    *named = true;
     if (name && std::strcmp(name, "baseline") == 0) return Level::baseline;
     if (name && std::strcmp(name, "avx2") == 0) return Level::avx2;
-    *named = name && std::strcmp(name, "avx512") == 0;
-    return Level::avx512;
+    return Level::avx512;  // unset or unknown: the widest
 }
 
+#if defined(FASTCTC_HAVE_AVX512) && defined(FASTCTC_HAVE_AVX2)
+// Whether FASTCTC_SIMD names a level, which then runs every batch.
 bool level_named() {
-    bool named = false;
-    requested_level(&named);
-    return named;
+    const char *name = std::getenv("FASTCTC_SIMD");
+    return name && (std::strcmp(name, "baseline") == 0 || std::strcmp(name, "avx2") == 0 ||
+                    std::strcmp(name, "avx512") == 0);
 }
+#endif
 
 const KernelTable &choose() {
-    bool named = false;
-    const Level limit = requested_level(&named);
+    const Level limit = requested_level();
 #ifdef FASTCTC_HAVE_AVX512
     if (limit >= Level::avx512 && cpu_has(Level::avx512)) return kernels_avx512;
 #endif
