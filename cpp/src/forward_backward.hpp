@@ -260,8 +260,8 @@ void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, cons
                   LatticeResult *result) {
     const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels),
                   stride = checkpoint_stride(frames);
-    double *segment = scratch.checkpoints + (checkpoint_rows(frames) - stride) * row_size;
     double *emissions_after = scratch.segment_emissions + stride * (labels + 1);  // of frame `end`
+    double *beta_rows = buffers.segment + stride * row_size;  // after the segment's forward rows
     LatticeResult recomputed;  // checked the first time
     for (int64_t end = frames; end > 0 && result->trusted(true);) {
         const int64_t start = (end - 1) / stride * stride;  // the segment [start, end)
@@ -271,7 +271,8 @@ void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, cons
         for (int64_t t = start; t < end; ++t) frame_emissions<Space>(seq, t, e(t), buffers, &recomputed);
         // beta at frame end is the one the segment after left in its rolling rows.
         certify_segment<Space>(start, end, frames, scratch.skip, labels, scratch.checkpoints + (start / stride) * row_size,
-                               segment, scratch.beta + (end & 1) * row_size, scratch.beta, e, buffers.products, result);
+                               buffers.segment, beta_rows + (end & 1) * row_size, beta_rows, e, buffers.products,
+                               result);
         for (int64_t i = 0; i <= labels; ++i) emissions_after[i] = e(start)[i];
         end = start;
     }

@@ -17,10 +17,11 @@ namespace fastctc {
 inline constexpr int64_t kBlockLabels = 32;
 static inline int64_t lattice_row_size(int64_t labels) { return 2 * labels + 1 + labels / kBlockLabels + 3; }
 
-// The loss alone keeps its forward row every checkpoint_stride(T) frames, about
-// sqrt(T) of them, to vouch for itself when a value underflowed (certify_loss()
-// in forward_backward.hpp recomputes the rows between them): checkpoint_rows(T)
-// rows in all with one segment of recomputed rows.  static, as lattice_row_size().
+// The loss alone keeps its forward row every checkpoint_stride(T) frames,
+// checkpoint_count(T) of them, about sqrt(T), to vouch for itself when a value
+// underflowed: certify_loss() (forward_backward.hpp) recomputes the rows between
+// two of them in a segment of checkpoint_stride(T) rows (ThreadBuffers::segment).
+// static, as lattice_row_size().
 static inline int64_t checkpoint_stride(int64_t frames) {
     // ceil(sqrt(frames)), at least 1: the rounded square root, corrected.
     uint64_t stride = uint64_t(std::sqrt(double(frames)));
@@ -28,9 +29,9 @@ static inline int64_t checkpoint_stride(int64_t frames) {
     while (stride > 1 && (stride - 1) * (stride - 1) >= uint64_t(frames)) --stride;
     return stride > 0 ? int64_t(stride) : 1;
 }
-static inline int64_t checkpoint_rows(int64_t frames) {
+static inline int64_t checkpoint_count(int64_t frames) {
     const int64_t stride = checkpoint_stride(frames);
-    return (frames + stride - 1) / stride + stride;
+    return (frames + stride - 1) / stride;
 }
 
 // One sequence's lattice (forward_backward.hpp).  Rows hold the |l| + 1 blank
@@ -40,10 +41,11 @@ struct LatticeScratch {
     double *alpha;              // forward rows: all frames with a gradient, else 2 (when
                                 // one sequence is shared by several threads, the backward
                                 // ones from its middle frame on: lattice_shared_sequence())
-    double *beta;               // backward rows: 2, or 4 with a gradient when shared
-    double *checkpoints;        // the loss alone: checkpoint_rows(T) forward rows
-    double *backward_checkpoints;  // the loss alone of a shared sequence: beta at every
-                                   // checkpoint frame, ceil(T / checkpoint_stride(T)) rows
+    double *beta;               // backward rows: 2, or 4 with a gradient when shared,
+                                // none for the loss alone of a sequence not shared
+    double *checkpoints;        // the loss alone: checkpoint_count(T) forward rows
+    double *backward_checkpoints;  // the loss alone of a shared sequence: beta at each
+                                   // checkpoint frame, checkpoint_count(T) rows
     double *segment_emissions;  // the loss alone: checkpoint_stride(T) + 1 frames' emissions
     double *emissions;          // per frame: the |l| + 1 emissions (blank, then labels);
                                 // all frames with a gradient or a shared sequence, else 1
@@ -93,8 +95,8 @@ struct ThreadBuffers {
     void *frame_exps;    // [C] of the inputs' type: a frame's exponentials (read_frame())
     double *products;    // [|l'|] alpha_t(s) beta_t(s), up to a common factor
     double *by_slot;     // [K]    posterior occupancy of each distinct class
-    double *segment;     // the loss alone of a shared sequence: checkpoint_stride(T) forward
-                         // rows and 2 backward rows, to certify a segment (certify_segment())
+    double *segment;     // the loss alone: checkpoint_stride(T) forward rows and 2 backward
+                         // rows, to certify a segment (certify_segment())
 };
 
 }  // namespace fastctc

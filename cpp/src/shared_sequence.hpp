@@ -41,7 +41,7 @@ public:
           labels_(labels),
           row_size_(Space::row_size(labels)),
           stride_(checkpoint_stride(frames)),
-          next_high_((frames + stride_ - 1) / stride_),
+          next_high_(checkpoint_count(frames)),
           beta_kept_from_(frames),
           needed_(may_be_needed) {}
 

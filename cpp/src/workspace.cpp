@@ -13,14 +13,12 @@ bool batch_extents(const fastctc_batch &batch, Extents *out) {
         const uint64_t frames = uint64_t(batch.input_lengths[n]), labels = uint64_t(batch.label_lengths[n]);
         const uint64_t stride = uint64_t(checkpoint_stride(int64_t(frames)));
         uint64_t states = 0, row = 0, lattice = 0, emission = 0, checkpoints = 0, checkpoint_emissions = 0,
-                 backward_checkpoints = 0, segment = 0;
+                 segment = 0;
         if (!checked_mul<uint64_t>(labels, 2, &states) || !checked_add<uint64_t>(states, 1, &states) ||
             !checked_add<uint64_t>(states, labels / kBlockLabels + 3, &row) || !checked_mul(row, frames, &lattice) ||
             !checked_mul(labels + 1, frames, &emission) ||
-            !checked_mul(row, uint64_t(checkpoint_rows(int64_t(frames))), &checkpoints) ||
-            !checked_mul(labels + 1, stride + 1, &checkpoint_emissions) ||
-            !checked_mul(row, (frames + stride - 1) / stride, &backward_checkpoints) ||
-            !checked_mul(row, stride + 2, &segment))
+            !checked_mul(row, uint64_t(checkpoint_count(int64_t(frames))), &checkpoints) ||
+            !checked_mul(labels + 1, stride + 1, &checkpoint_emissions) || !checked_mul(row, stride + 2, &segment))
             return false;
         if (frames > e.frames) e.frames = frames;
         if (labels > e.labels) e.labels = labels;
@@ -30,7 +28,6 @@ bool batch_extents(const fastctc_batch &batch, Extents *out) {
         if (emission > e.emission) e.emission = emission;
         if (checkpoints > e.checkpoints) e.checkpoints = checkpoints;
         if (checkpoint_emissions > e.checkpoint_emissions) e.checkpoint_emissions = checkpoint_emissions;
-        if (backward_checkpoints > e.backward_checkpoints) e.backward_checkpoints = backward_checkpoints;
         if (segment > e.segment) e.segment = segment;
         if (groupable(int64_t(frames), int64_t(labels))) {
             ++e.grouped;
@@ -49,9 +46,10 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
     const bool all_frames = with_grad || shared;  // keep every frame's emissions
     ScratchRegions r;
     r.alpha = bytes->reserve(with_grad ? e.lattice : 2 * e.row, sizeof(double));
-    r.beta = bytes->reserve((with_grad && shared ? 4 : 2) * e.row, sizeof(double));
+    // The loss alone of a sequence not shared rolls its backward rows in its buffers' segment.
+    r.beta = bytes->reserve((with_grad && shared ? 4 : with_grad || shared ? 2 : 0) * e.row, sizeof(double));
     r.checkpoints = bytes->reserve(with_grad ? 0 : e.checkpoints, sizeof(double));
-    r.backward_checkpoints = bytes->reserve(shared && !with_grad ? e.backward_checkpoints : 0, sizeof(double));
+    r.backward_checkpoints = bytes->reserve(shared && !with_grad ? e.checkpoints : 0, sizeof(double));
     r.segment_emissions = bytes->reserve(with_grad ? 0 : e.checkpoint_emissions, sizeof(double));
     r.emissions = bytes->reserve(all_frames ? e.emission : e.labels + 1, sizeof(double));
     r.log_scale = bytes->reserve(all_frames ? e.frames : 0, sizeof(double));
@@ -116,7 +114,7 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     l.frame_exps = one_buffers.reserve(classes, sizeof(double));
     l.products = one_buffers.reserve(e.states, sizeof(double));
     l.by_slot = one_buffers.reserve(with_grad ? e.labels + 1 : 0, sizeof(double));
-    l.segment = one_buffers.reserve(l.shared_sequence && !with_grad ? e.segment : 0, sizeof(double));
+    l.segment = one_buffers.reserve(with_grad ? 0 : e.segment, sizeof(double));
 
     const size_t scratch_regions = l.shared_sequence ? 1 : size_t(num_threads);
     l.scratch_stride = l.shared_sequence ? 0 : scratch_bytes;

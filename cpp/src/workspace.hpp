@@ -34,9 +34,8 @@ struct Extents {
     uint64_t row = 1;       // a lattice row: see lattice_row_size()
     uint64_t lattice = 0;   // T_n rows (an upper bound of T_n |l'_n|)
     uint64_t emission = 0;  // T_n (|l_n| + 1)
-    uint64_t checkpoints = 0;            // checkpoint_rows(T_n) rows
+    uint64_t checkpoints = 0;            // checkpoint_count(T_n) rows
     uint64_t checkpoint_emissions = 0;   // (checkpoint_stride(T_n) + 1) (|l_n| + 1)
-    uint64_t backward_checkpoints = 0;   // ceil(T_n / checkpoint_stride(T_n)) rows
     uint64_t segment = 0;                // checkpoint_stride(T_n) + 2 rows
     // Over the sequences that are groupable() (scratch.hpp):
     uint64_t grouped = 0;       // how many
