@@ -50,13 +50,17 @@ struct RowRange {
     Real min, max;
 };
 
+// Elements of Real in a 64-byte cache line.
+template <typename Real>
+inline constexpr int kLineOf = 64 / int(sizeof(Real));
+
 // The smallest and the largest of a contiguous row, a cache line at a time, each
 // line's also fetched from `next` (the row to be read after it: a row of a few
 // kilobytes is a page of its own, where the hardware's prefetcher starts cold).
 // Per place in the line, then over the places: exact in any order.
 template <typename Real>
 inline RowRange<Real> contiguous_row_range(const Real *row, int64_t classes, const Real *next) {
-    constexpr int kLine = 64 / int(sizeof(Real));
+    constexpr int kLine = kLineOf<Real>;
     Real mins[kLine], maxs[kLine];
     for (int k = 0; k < kLine; ++k) mins[k] = INFINITY, maxs[k] = -INFINITY;
     int64_t c = 0;
@@ -80,10 +84,8 @@ inline RowRange<Real> contiguous_row_range(const Real *row, int64_t classes, con
     return range;
 }
 
-// Contiguous rows of more than kChunkedRow classes a line at a time (above;
-// next: the row to be read after this one, if known), other rows in chunks of
-// kChunk (no remainder loop, which on short rows costs more than the rest).
-// A short contiguous row fetches all of `next` first (prefetch_short_row()).
+// A row of at most this many classes is short: its range is taken in chunks
+// (row_range()) and the next one is fetched whole (prefetch_short_row()).
 inline constexpr int64_t kChunkedRow = 64;
 
 // Fetches a contiguous row of at most kChunkedRow classes into the cache, to be
@@ -94,11 +96,14 @@ inline constexpr int64_t kChunkedRow = 64;
 template <bool kForWriting, typename Real>
 FASTCTC_ALWAYS_INLINE void prefetch_short_row(const Real *row, int64_t classes, int64_t stride) {
     if (!row || stride != 1 || classes <= 0 || classes > kChunkedRow) return;
-    constexpr int kLine = 64 / int(sizeof(Real));
-    for (int64_t c = 0; c < classes; c += kLine) __builtin_prefetch(row + c, kForWriting);
+    for (int64_t c = 0; c < classes; c += kLineOf<Real>) __builtin_prefetch(row + c, kForWriting);
     __builtin_prefetch(row + classes - 1, kForWriting);  // the last line, where the row does not start one
 }
 
+// Contiguous rows of more than kChunkedRow classes a line at a time (above;
+// next: the row to be read after this one, if known), other rows in chunks of
+// kChunk (no remainder loop, which on short rows costs more than the rest).
+// A short contiguous row fetches all of `next` first (prefetch_short_row()).
 template <typename Real>
 inline RowRange<Real> row_range(const Real *row, int64_t classes, int64_t stride, const Real *next = nullptr) {
     if (stride == 1 && classes > kChunkedRow) return contiguous_row_range(row, classes, next ? next : row);

@@ -145,8 +145,7 @@ struct ProbabilitySpace {
         }
         if (seq.grad && seq.occupancy) write_zeros(classes, seq.grad_row(t), seq.grad_class_stride);
         if (seq.grad && !seq.occupancy) {
-            prefetch_short_row<true>(t + 1 < seq.frames ? seq.grad_row(t + 1) : nullptr, classes,
-                                     seq.grad_class_stride);
+            prefetch_short_row<true>(seq.next_grad_row(t), classes, seq.grad_class_stride);
             Real *grad_row = seq.grad_row(t);
             const double factor = seq.grad_scale * inverse;
             with_unit_stride(seq.grad_class_stride, [&](auto s) {

@@ -34,6 +34,7 @@ struct Sequence {
     // Row t + 1, the one read after row t, or null after the last frame.
     const Real *next_input_row(int64_t t) const { return t + 1 < frames ? input_row(t + 1) : nullptr; }
     Real *grad_row(int64_t t) const { return grad + t * grad_time_stride; }
+    Real *next_grad_row(int64_t t) const { return t + 1 < frames ? grad_row(t + 1) : nullptr; }
     Real *state_row(int64_t t) const { return state_occupancy + t * state_time_stride; }
 };
 
