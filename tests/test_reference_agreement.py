@@ -241,6 +241,25 @@ def test_long_random_sequences_match_reference(frames: int, labels: int) -> None
         )
 
 
+@pytest.mark.parametrize("frame", [0, 700, 1199])
+def test_the_loss_alone_past_a_flushed_emission_matches_reference(frame: int) -> None:
+    # The forward rows of this sequence stay exact, but at one frame the first label's
+    # class lies 800 below the largest logit: its exponential flushes to 0, so from
+    # that frame on the loss alone must be certified by the per-frame bounds (the
+    # frames before it lost nothing and are not checked). The frame is found as the
+    # rows are computed on one thread, and among frames read in parallel when the
+    # sequence is shared; either way the same bits.
+    rng = np.random.default_rng(5)
+    inputs = rng.standard_normal((1200, 1, 32))
+    labels = rng.integers(1, 32, size=(1, 200))
+    inputs[frame, 0, labels[0, 0]] = inputs[frame, 0].max() - 800.0
+    expected = reference.ctc_loss(inputs, labels)
+    loss, _ = fastctc.ctc_loss_and_grad(inputs, labels, num_threads=1)
+    np.testing.assert_allclose(loss, expected, rtol=1e-12)
+    for threads in (1, 2, 3):
+        np.testing.assert_array_equal(fastctc.ctc_loss(inputs, labels, num_threads=threads), loss)
+
+
 def test_peaked_long_input_keeps_float64_accuracy() -> None:
     # Logits x 100 over 2000 frames: ln p is about -2.9e5, and the core takes its
     # log-space path. Rows of ln alpha and ln beta kept unshifted would carry rounding

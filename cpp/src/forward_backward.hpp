@@ -97,7 +97,8 @@ struct ForwardPass {
     LatticeResult *result;
     double *checkpoints = nullptr;
     int64_t stride = 1;
-    double scales = 0.0;  // sum_t log_scale_t
+    double scales = 0.0;         // sum_t log_scale_t
+    int64_t first_inexact = -1;  // the first frame t after which result is not exact, or -1
 
     void frame(int64_t t, const double *prev, const double *e, double log_scale, double *row) {
         RowCheck check;
@@ -107,6 +108,7 @@ struct ForwardPass {
             Space::template forward_step<kExactness>(prev, e, skip, labels, row, &check);
         scales += log_scale;
         result->take(check);
+        if (!result->exact && first_inexact < 0) first_inexact = t;
         if (checkpoints && t % stride == 0) {
             const int64_t row_size = Space::row_size(labels);
             double *kept = checkpoints + (t / stride) * row_size;
@@ -219,15 +221,15 @@ ForwardPass<Space, true> forward_alone(const Sequence<Real> &seq, const LatticeS
             checkpoint_stride(seq.frames)};
 }
 
-// Checks the per-frame bounds of frames [start, end), one segment between
-// checkpoints of a loss alone (certify_loss()): the forward rows are recomputed,
-// frame by frame as the first time, from alpha_start into `segment` (rows for
-// frames start + 1 to end - 1, at their offsets from start), and the backward
-// recursion runs down from beta_end (beta at frame end; unused when end is the
-// last frame) in two rolling rows, beta_rows.  e(t): frame t's emissions, for t
-// in [start, end] (end only when it is a frame).  products: [|l'|].
+// Checks the per-frame bounds of frames [max(start, first), end), of one segment
+// between checkpoints of a loss alone (certify_loss()): the forward rows are
+// recomputed, frame by frame as the first time, from alpha_start into `segment`
+// (rows for frames start + 1 to end - 1, at their offsets from start), and the
+// backward recursion runs down from beta_end (beta at frame end; unused when end
+// is the last frame) in two rolling rows, beta_rows.  e(t): frame t's emissions,
+// for t in [start, end] (end only when it is a frame).  products: [|l'|].
 template <typename Space, typename Emissions>
-void certify_segment(int64_t start, int64_t end, int64_t frames, const double *skip, int64_t labels,
+void certify_segment(int64_t start, int64_t end, int64_t first, int64_t frames, const double *skip, int64_t labels,
                      const double *alpha_start, double *segment, const double *beta_end, double *beta_rows,
                      Emissions e, double *products, LatticeResult *result) {
     const int64_t row_size = Space::row_size(labels);
@@ -239,7 +241,7 @@ void certify_segment(int64_t start, int64_t end, int64_t frames, const double *s
         RowCheck check;  // checked the first time
         Space::template forward_step<false>(alpha(t - 1), e(t), skip, labels, alpha_row(t), &check);
     }
-    for (int64_t t = end - 1; t >= start && result->trusted(true); --t) {
+    for (int64_t t = end - 1; t >= start && t >= first && result->trusted(true); --t) {
         backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, skip, labels, beta_row(t),
                               result);
         ProductSums sums;
@@ -250,27 +252,30 @@ void certify_segment(int64_t start, int64_t end, int64_t frames, const double *s
 
 // Vouches for the loss alone of a sequence whose forward rows lost values to
 // underflow (sound but not exact), as lattice_loss_and_grad() vouches for its
-// rows: by each frame's bound on what underflow can have cost (products()).
-// That needs alpha_t and beta_t together: segment by segment from the last, the
-// frames are read again, the forward rows recomputed from the checkpoint
-// lattice_loss() kept at the segment's start, and the backward recursion goes on
-// down from the segment after.  The loss itself is the forward pass's, unchanged.
+// rows: by each frame's bound on what underflow can have cost (products()),
+// from the first frame whose row or emissions are not exact (`first`) on: the
+// frames before it lost nothing.  That needs alpha_t and beta_t together:
+// segment by segment from the last, the frames are read again, the forward rows
+// recomputed from the checkpoint lattice_loss() kept at the segment's start, and
+// the backward recursion goes on down from the segment after.  The loss itself
+// is the forward pass's, unchanged.
 template <typename Space, typename Real>
 void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, const ThreadBuffers &buffers,
-                  LatticeResult *result) {
+                  int64_t first, LatticeResult *result) {
     const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels),
                   stride = checkpoint_stride(frames);
     double *emissions_after = scratch.segment_emissions + stride * (labels + 1);  // of frame `end`
     double *beta_rows = buffers.segment + stride * row_size;  // after the segment's forward rows
     LatticeResult recomputed;  // checked the first time
-    for (int64_t end = frames; end > 0 && result->trusted(true);) {
+    for (int64_t end = frames; end > first && result->trusted(true);) {
         const int64_t start = (end - 1) / stride * stride;  // the segment [start, end)
         auto e = [&](int64_t t) {
             return t == end ? emissions_after : scratch.segment_emissions + (t - start) * (labels + 1);
         };
         for (int64_t t = start; t < end; ++t) frame_emissions<Space>(seq, t, e(t), buffers, &recomputed);
         // beta at frame end is the one the segment after left in its rolling rows.
-        certify_segment<Space>(start, end, frames, scratch.skip, labels, scratch.checkpoints + (start / stride) * row_size,
+        certify_segment<Space>(start, end, first, frames, scratch.skip, labels,
+                               scratch.checkpoints + (start / stride) * row_size,
                                buffers.segment, beta_rows + (end & 1) * row_size, beta_rows, e, buffers.products,
                                result);
         for (int64_t i = 0; i <= labels; ++i) emissions_after[i] = e(start)[i];
@@ -295,7 +300,7 @@ LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scra
     }
     result.loss = forward.loss(row);
     if constexpr (!Space::kExact)
-        if (result.sound && !result.exact) certify_loss<Space>(seq, scratch, buffers, &result);
+        if (result.sound && !result.exact) certify_loss<Space>(seq, scratch, buffers, forward.first_inexact, &result);
     return result;
 }
 

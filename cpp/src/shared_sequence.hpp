@@ -23,9 +23,9 @@ namespace fastctc::FASTCTC_ISA {
 //   are still exact (forward_reached()), then whether they need certifying at
 //   all (forward_finished());
 // - once a row is found not exact, another thread runs the backward recursion
-//   from the last frame, keeping beta at each checkpoint frame
-//   (keep_backward_checkpoints());
-// - the segments between checkpoints are certified (certify_segment()) by
+//   from the last frame, keeping beta at each checkpoint frame down to that
+//   row's segment (keep_backward_checkpoints());
+// - the segments from that row's on are certified (certify_segment()) by
 //   whichever thread is free (certify_segments()), each as soon as the forward
 //   checkpoint at its start and the backward one at its end are kept: the
 //   forward pass's thread takes them from the last, the backward pass's from
@@ -46,10 +46,15 @@ public:
           needed_(may_be_needed) {}
 
     // Forward rows [0, t] are computed (and their checkpoints kept); exact:
-    // whether they and their frames are.
+    // whether they and their frames are.  The first row that is not is the first
+    // frame certified (certify_loss()).
     void forward_reached(int64_t t, bool exact) {
         alpha_kept_through_.store(t, std::memory_order_release);
-        if (!exact && !started_.load(std::memory_order_relaxed)) started_.store(true, std::memory_order_release);
+        if (!exact && !started_.load(std::memory_order_relaxed)) {
+            first_ = t;
+            next_low_ = t / stride_;  // no thread claims before started_
+            started_.store(true, std::memory_order_release);
+        }
     }
     void forward_finished(bool needs_certifying) {
         if (!needs_certifying) needed_.store(false, std::memory_order_release);
@@ -63,7 +68,8 @@ public:
                                     : scratch_.beta + (t & 1) * row_size_;
         };
         LatticeResult pass;
-        for (int64_t t = frames_ - 1; t >= stride_ && needed_.load(std::memory_order_relaxed); --t) {
+        const int64_t lowest = (first_ / stride_ + 1) * stride_;  // the end of first_'s segment
+        for (int64_t t = frames_ - 1; t >= lowest && needed_.load(std::memory_order_relaxed); --t) {
             backward_frame<Space>(t, frames_, t + 1 < frames_ ? row(t + 1) : nullptr,
                                   t + 1 < frames_ ? emissions(t + 1) : nullptr, scratch_.skip, labels_, row(t), &pass);
             if (!pass.sound) {  // a verdict already: not certified
@@ -87,7 +93,7 @@ public:
                 std::this_thread::yield();
             if (failed_.load(std::memory_order_acquire) || !needed_.load(std::memory_order_acquire)) return;
             LatticeResult segment;
-            certify_segment<Space>(start, end, frames_, scratch_.skip, labels_,
+            certify_segment<Space>(start, end, first_, frames_, scratch_.skip, labels_,
                                    scratch_.checkpoints + k * row_size_, mine.segment,
                                    end < frames_ ? scratch_.backward_checkpoints + (k + 1) * row_size_ : nullptr,
                                    mine.segment + stride_ * row_size_, emissions_of(), mine.products, &segment);
@@ -114,6 +120,7 @@ private:
     const LatticeScratch &scratch_;
     const int64_t frames_, labels_, row_size_, stride_;
     std::mutex claims_;
+    int64_t first_ = 0;                                // the first frame certified
     int64_t next_low_ = 0, next_high_;                 // segments [next_low_, next_high_) are unclaimed
     std::atomic<int64_t> alpha_kept_through_{-1};     // forward rows [0, this] are computed
     std::atomic<int64_t> beta_kept_from_;             // backward checkpoints from this frame on are kept
@@ -153,23 +160,25 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
         return t < middle ? kept(t) : scratch.beta + (t & 1) * row_size;
     };
     auto beta = [&](int64_t t) { return t >= middle ? kept(t) : scratch.beta + (2 + (t & 1)) * row_size; };
-    bool frames_sound = true, frames_exact = true;
+    bool frames_sound = true;
+    int64_t first_inexact_frame = frames;  // the first frame whose emissions are not exact
     bool kept_beta_sound = true;  // every backward row from the middle on was computed
     // The loss alone: whether its forward rows need certifying (as in lattice_loss()).
     const auto needs_certifying = [&] {
-        return !Space::kExact && !grad && result.sound && frames_sound && !(result.exact && frames_exact);
+        return !Space::kExact && !grad && result.sound && frames_sound &&
+               !(result.exact && first_inexact_frame == frames);
     };
     SharedCertification<Space> certification(scratch, frames, labels, !Space::kExact && !grad);
 
 #pragma omp parallel num_threads(threads)
     {
         const IeeeArithmetic ieee;  // each worker, in whatever mode it was started
-#pragma omp for schedule(static) reduction(&& : frames_sound, frames_exact)
+#pragma omp for schedule(static) reduction(&& : frames_sound) reduction(min : first_inexact_frame)
         for (int64_t t = 0; t < frames; ++t) {
             LatticeResult frame_result;
             scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), buffers(thread_index()), &frame_result);
             frames_sound = frames_sound && frame_result.sound;
-            frames_exact = frames_exact && frame_result.exact;
+            if (!frame_result.exact && t < first_inexact_frame) first_inexact_frame = t;
         }
 
         // The forward recursion over frames [first, last), finishing each row from
@@ -178,7 +187,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
             const ThreadBuffers mine = buffers(thread_index());
             for (int64_t t = first; t < last; ++t) {
                 forward.frame(t, t > 0 ? alpha(t - 1) : nullptr, e(t), scratch.log_scale[t], alpha(t));
-                if (!grad) certification.forward_reached(t, result.exact && frames_exact);
+                if (!grad) certification.forward_reached(t, result.exact && t < first_inexact_frame);
                 if (grad && t >= middle && kept_beta_sound && result.trusted(true))
                     finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
                                            mine, &result);
@@ -241,7 +250,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
         result.certified = true;
     }
     result.sound = result.sound && frames_sound && backward_result.sound;
-    result.exact = result.exact && frames_exact;
+    result.exact = result.exact && first_inexact_frame == frames;
     result.products_trusted = result.products_trusted && backward_result.products_trusted;
     return result;
 }
