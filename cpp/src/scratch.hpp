@@ -38,15 +38,14 @@ static inline int64_t checkpoint_count(int64_t frames) {
 // states first, then the |l| label states, then (in probability space) the
 // block scales; lattice_row_size() doubles each.
 struct LatticeScratch {
-    double *alpha;              // forward rows: all frames with a gradient, else 2 (when
-                                // one sequence is shared by several threads, the backward
-                                // ones from its middle frame on: lattice_shared_sequence())
-    double *beta;               // backward rows: 2, or 4 with a gradient when shared,
-                                // none for the loss alone of a sequence not shared
-    double *checkpoints;        // the loss alone: checkpoint_count(T) forward rows
-    double *backward_checkpoints;  // the loss alone of a shared sequence: beta at each
-                                   // checkpoint frame, checkpoint_count(T) rows
-    double *segment_emissions;  // the loss alone: checkpoint_stride(T) + 1 frames' emissions
+    double *alpha;              // forward rows: all frames with a gradient or when one
+                                // sequence is shared by several threads (which keep
+                                // backward ones there too: lattice_shared_sequence()), else 2
+    double *beta;               // backward rows: 2 with a gradient, 4 when shared (the
+                                // rolling rows of both passes), none for the loss alone
+                                // of a sequence not shared
+    double *checkpoints;        // the loss alone, not shared: checkpoint_count(T) forward rows
+    double *segment_emissions;  // the loss alone, not shared: checkpoint_stride(T) + 1 frames' emissions
     double *emissions;          // per frame: the |l| + 1 emissions (blank, then labels);
                                 // all frames with a gradient or a shared sequence, else 1
     double *log_scale;          // per frame: the log of the factor taken out of its emissions
@@ -95,7 +94,7 @@ struct ThreadBuffers {
     void *frame_exps;    // [C] of the inputs' type: a frame's exponentials (read_frame())
     double *products;    // [|l'|] alpha_t(s) beta_t(s), up to a common factor
     double *by_slot;     // [K]    posterior occupancy of each distinct class
-    double *segment;     // the loss alone: checkpoint_stride(T) forward rows and 2 backward
+    double *segment;     // the loss alone, not shared: checkpoint_stride(T) forward rows and 2 backward
                          // rows, to certify a segment (certify_segment())
 };
 

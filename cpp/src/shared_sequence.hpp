@@ -5,7 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
+#include <cstring>
 #include <thread>
 
 #include "forward_backward.hpp"
@@ -17,21 +17,20 @@
 
 namespace fastctc::FASTCTC_ISA {
 
-// The certification of a shared sequence's loss alone (certify_loss() does it
-// on one thread), in three parts that run as their inputs come:
-// - the forward pass (one thread) reports its progress and whether its rows
-//   are still exact (forward_reached()), then whether they need certifying at
-//   all (forward_finished());
-// - once a row is found not exact, another thread runs the backward recursion
-//   from the last frame, keeping beta at each checkpoint frame down to that
-//   row's segment (keep_backward_checkpoints());
-// - the segments from that row's on are certified (certify_segment()) by
-//   whichever thread is free (certify_segments()), each as soon as the forward
-//   checkpoint at its start and the backward one at its end are kept: the
-//   forward pass's thread takes them from the last, the backward pass's from
-//   the first, the others (after both passes) from the first.
-// Each segment is checked on the same rows as on one thread, so the verdict is
-// the same for any thread count.
+// The certification of a shared sequence's loss alone: the bounds of frames
+// [first, T), where `first` is the first frame whose row or emissions are not
+// exact, as certify_loss() checks them on one thread.  Each bound needs alpha_t
+// and beta_t together.  Once the forward pass (one thread) reports `first`,
+// another thread runs the backward recursion down from the last frame, and each
+// frame's row is kept (in scratch.alpha, row t at t * row_size) by the pass that
+// reaches it first: alpha from `first` up to the meeting frame, the middle of
+// [first, T) where the two passes, going at one pace, cross; beta from it on.
+// Past the meeting frame each pass checks the frames it reaches with the rows
+// the other kept, waiting for them if need be: the forward pass the frames from
+// it on, the backward pass those below it.  A team of one thread (a nested
+// region) runs the forward pass to the end first, keeping every row from
+// `first` on, and the backward pass checks them all.  The rows and products are
+// the bits of one thread's, so the verdict is the same for any thread count.
 template <typename Space>
 class SharedCertification {
 public:
@@ -40,93 +39,87 @@ public:
           frames_(frames),
           labels_(labels),
           row_size_(Space::row_size(labels)),
-          stride_(checkpoint_stride(frames)),
-          next_high_(checkpoint_count(frames)),
-          beta_kept_from_(frames),
+          meeting_(frames),
           needed_(may_be_needed) {}
 
-    // Forward rows [0, t] are computed (and their checkpoints kept); exact:
-    // whether they and their frames are.  The first row that is not is the first
-    // frame certified (certify_loss()).
-    void forward_reached(int64_t t, bool exact) {
-        alpha_kept_through_.store(t, std::memory_order_release);
+    // Where the forward pass computes row t: kept from `first` to the meeting
+    // frame, else in two rolling rows.
+    double *forward_row(int64_t t) const {
+        return started_.load(std::memory_order_relaxed) && t < meeting_ ? kept(t)
+                                                                         : scratch_.beta + (t & 1) * row_size_;
+    }
+
+    // The forward pass computed row t, at forward_row(t); exact: whether it, the
+    // rows before it and their frames are.  (On the forward pass's thread.)
+    void forward_reached(int64_t t, const double *row, bool exact, const ThreadBuffers &mine) {
+        if (!needed_.load(std::memory_order_relaxed)) return;  // none in log space, nor with a gradient
         if (!exact && !started_.load(std::memory_order_relaxed)) {
             first_ = t;
-            next_low_ = t / stride_;  // no thread claims before started_
+            if (team_size() > 1) meeting_ = t + (frames_ - t) / 2;
+            if (t < meeting_) std::memcpy(kept(t), row, sizeof(double) * size_t(row_size_));
             started_.store(true, std::memory_order_release);
         }
+        alpha_through_.store(t, std::memory_order_release);
+        if (t < meeting_ || failed_.load(std::memory_order_relaxed)) return;
+        while (beta_from_.load(std::memory_order_acquire) > t && !failed_.load(std::memory_order_acquire))
+            std::this_thread::yield();
+        if (!failed_.load(std::memory_order_acquire)) check(row, kept(t), mine);
     }
     void forward_finished(bool needs_certifying) {
         if (!needs_certifying) needed_.store(false, std::memory_order_release);
     }
 
-    void keep_backward_checkpoints() {
+    // The backward recursion from the last frame down to `first`, once the
+    // forward pass has reported it, checking the frames below the meeting one.
+    void backward(const ThreadBuffers &mine) {
         while (!started_.load(std::memory_order_acquire) && needed_.load(std::memory_order_acquire))
             std::this_thread::yield();
-        auto row = [&](int64_t t) {
-            return t % stride_ == 0 ? scratch_.backward_checkpoints + (t / stride_) * row_size_
-                                    : scratch_.beta + (t & 1) * row_size_;
-        };
         LatticeResult pass;
-        const int64_t lowest = (first_ / stride_ + 1) * stride_;  // the end of first_'s segment
-        for (int64_t t = frames_ - 1; t >= lowest && needed_.load(std::memory_order_relaxed); --t) {
-            backward_frame<Space>(t, frames_, t + 1 < frames_ ? row(t + 1) : nullptr,
-                                  t + 1 < frames_ ? emissions(t + 1) : nullptr, scratch_.skip, labels_, row(t), &pass);
+        const double *next = nullptr;
+        for (int64_t t = frames_ - 1; t >= first_ && needed_.load(std::memory_order_relaxed) &&
+                                      !failed_.load(std::memory_order_relaxed);
+             --t) {
+            double *row = t >= meeting_ ? kept(t) : scratch_.beta + (2 + (t & 1)) * row_size_;
+            backward_frame<Space>(t, frames_, next, t + 1 < frames_ ? emissions(t + 1) : nullptr, scratch_.skip,
+                                  labels_, row, &pass);
             if (!pass.sound) {  // a verdict already: not certified
                 failed_.store(true, std::memory_order_release);
                 return;
             }
-            if (t % stride_ == 0) beta_kept_from_.store(t, std::memory_order_release);
+            if (t >= meeting_) {
+                beta_from_.store(t, std::memory_order_release);
+            } else {
+                while (alpha_through_.load(std::memory_order_acquire) < t && needed_.load(std::memory_order_acquire))
+                    std::this_thread::yield();
+                check(kept(t), row, mine);
+            }
+            next = row;
         }
     }
 
-    // mine: the calling thread's buffers.
-    void certify_segments(bool last_first, const ThreadBuffers &mine) {
-        if (!needed_.load(std::memory_order_acquire)) return;
-        for (int64_t k; (k = claim(last_first)) >= 0;) {
-            const int64_t start = k * stride_, end = start + stride_ < frames_ ? start + stride_ : frames_;
-            const auto kept = [&] {
-                return alpha_kept_through_.load(std::memory_order_acquire) >= start &&
-                       (end == frames_ || beta_kept_from_.load(std::memory_order_acquire) <= end);
-            };
-            while (!kept() && !failed_.load(std::memory_order_acquire) && needed_.load(std::memory_order_acquire))
-                std::this_thread::yield();
-            if (failed_.load(std::memory_order_acquire) || !needed_.load(std::memory_order_acquire)) return;
-            LatticeResult segment;
-            certify_segment<Space>(start, end, first_, frames_, scratch_.skip, labels_,
-                                   scratch_.checkpoints + k * row_size_, mine.segment,
-                                   end < frames_ ? scratch_.backward_checkpoints + (k + 1) * row_size_ : nullptr,
-                                   mine.segment + stride_ * row_size_, emissions_of(), mine.products, &segment);
-            if (!segment.trusted(true)) failed_.store(true, std::memory_order_release);
-        }
-    }
-
-    // After every thread's certify_segments(): whether every segment's bounds hold.
+    // After both passes: whether every frame's bound holds.
     bool certified() const { return !failed_.load(std::memory_order_acquire); }
 
 private:
+    double *kept(int64_t t) const { return scratch_.alpha + t * row_size_; }
     const double *emissions(int64_t t) const { return scratch_.emissions + t * (labels_ + 1); }
-    auto emissions_of() const {
-        return [this](int64_t t) { return emissions(t); };
-    }
 
-    // The next segment no thread has taken, the last or the first; -1 when none is left.
-    int64_t claim(bool last_first) {
-        const std::lock_guard<std::mutex> lock(claims_);
-        if (next_low_ >= next_high_) return -1;
-        return last_first ? --next_high_ : next_low_++;
+    void check(const double *alpha, const double *beta, const ThreadBuffers &mine) {
+        ProductSums sums;
+        Space::products(alpha, beta, labels_, mine.products, &sums);
+        if (!sums.trusted) failed_.store(true, std::memory_order_release);
     }
 
     const LatticeScratch &scratch_;
-    const int64_t frames_, labels_, row_size_, stride_;
-    std::mutex claims_;
-    int64_t first_ = 0;                                // the first frame certified
-    int64_t next_low_ = 0, next_high_;                 // segments [next_low_, next_high_) are unclaimed
-    std::atomic<int64_t> alpha_kept_through_{-1};     // forward rows [0, this] are computed
-    std::atomic<int64_t> beta_kept_from_;             // backward checkpoints from this frame on are kept
-    std::atomic<bool> started_{false};                // a forward row or a frame is not exact
-    std::atomic<bool> needed_;                        // until the forward pass finds it is not
-    std::atomic<bool> failed_{false};                 // a backward row is unsound or a bound fails
+    const int64_t frames_, labels_, row_size_;
+    // Set by the forward pass's thread before started_: the first frame checked,
+    // and the first whose beta is kept.
+    int64_t first_ = 0, meeting_;
+    std::atomic<int64_t> alpha_through_{-1};  // forward rows [0, this] are computed
+    std::atomic<int64_t> beta_from_{INT64_MAX};  // backward rows from this frame on are kept
+    std::atomic<bool> started_{false};        // a forward row or a frame is not exact
+    std::atomic<bool> needed_;                // until the forward pass finds it is not
+    std::atomic<bool> failed_{false};         // a backward row is unsound or a bound fails
 };
 
 // lattice_loss() or lattice_loss_and_grad() for one sequence on `threads`
@@ -138,7 +131,8 @@ private:
 // kept: every lattice row is written once and read back once, as on one thread.
 // The loss alone runs the forward recursion (lattice_loss()) while its
 // certification, if it turns out to be needed, runs beside it
-// (SharedCertification).  buffers(thread) gives each thread its buffers.
+// (SharedCertification, which says where each forward row goes).
+// buffers(thread) gives each thread its buffers.
 template <typename Space, typename Real, typename BuffersOfThread>
 LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeScratch &scratch, int threads,
                                       BuffersOfThread buffers) {
@@ -147,18 +141,15 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
     const int64_t middle = frames / 2;
     LatticeResult result, backward_result;
     fill_skip(seq.label, scratch.skip);
-    // The forward pass of lattice_loss_and_grad() or of lattice_loss().
+    // The forward pass of lattice_loss_and_grad() or of lattice_loss() (without its checkpoints).
     ForwardPass<Space, false> forward_with_grad{scratch.skip, labels, &result};
-    ForwardPass<Space, true> forward_of_loss_alone = forward_alone<Space>(seq, scratch, &result);
+    ForwardPass<Space, true> forward_of_loss_alone{scratch.skip, labels, &result};
     auto e = [&](int64_t t) { return scratch.emissions + t * (labels + 1); };
     // With a gradient, row t of scratch.alpha keeps alpha_t below the middle and
     // beta_t from it on, and the recursions roll on in scratch.beta's rows 0-1
-    // (forward) and 2-3 (backward); the loss alone rolls in scratch.alpha's two.
+    // (forward) and 2-3 (backward).
     auto kept = [&](int64_t t) { return scratch.alpha + t * row_size; };
-    auto alpha = [&](int64_t t) {
-        if (!grad) return scratch.alpha + (t & 1) * row_size;
-        return t < middle ? kept(t) : scratch.beta + (t & 1) * row_size;
-    };
+    auto alpha = [&](int64_t t) { return t < middle ? kept(t) : scratch.beta + (t & 1) * row_size; };
     auto beta = [&](int64_t t) { return t >= middle ? kept(t) : scratch.beta + (2 + (t & 1)) * row_size; };
     bool frames_sound = true;
     int64_t first_inexact_frame = frames;  // the first frame whose emissions are not exact
@@ -183,16 +174,27 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
 
         // The forward recursion over frames [first, last), finishing each row from
         // the middle on; the loss after the last frame.
-        const auto run_forward = [&](auto &forward, int64_t first, int64_t last) {
+        const auto run_forward = [&](int64_t first, int64_t last) {
             const ThreadBuffers mine = buffers(thread_index());
             for (int64_t t = first; t < last; ++t) {
-                forward.frame(t, t > 0 ? alpha(t - 1) : nullptr, e(t), scratch.log_scale[t], alpha(t));
-                if (!grad) certification.forward_reached(t, result.exact && t < first_inexact_frame);
-                if (grad && t >= middle && kept_beta_sound && result.trusted(true))
+                forward_with_grad.frame(t, t > 0 ? alpha(t - 1) : nullptr, e(t), scratch.log_scale[t], alpha(t));
+                if (t >= middle && kept_beta_sound && result.trusted(true))
                     finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
                                            mine, &result);
             }
-            if (last == frames) result.loss = forward.loss(alpha(frames - 1));
+            if (last == frames) result.loss = forward_with_grad.loss(alpha(frames - 1));
+        };
+        // The loss alone's forward recursion, each row where the certification keeps it.
+        const auto run_forward_alone = [&] {
+            const ThreadBuffers mine = buffers(thread_index());
+            const double *prev = nullptr;
+            for (int64_t t = 0; t < frames; ++t) {
+                double *row = certification.forward_row(t);
+                forward_of_loss_alone.frame(t, prev, e(t), scratch.log_scale[t], row);
+                certification.forward_reached(t, row, result.exact && t < first_inexact_frame, mine);
+                prev = row;
+            }
+            result.loss = forward_of_loss_alone.loss(prev);
         };
         // The backward recursion over frames [first, last), from last - 1 down,
         // finishing each row below the middle.
@@ -213,13 +215,10 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
 #pragma omp section
             {
                 if (grad) {
-                    run_forward(forward_with_grad, 0, middle);
+                    run_forward(0, middle);
                 } else {
-                    run_forward(forward_of_loss_alone, 0, frames);
+                    run_forward_alone();
                     certification.forward_finished(needs_certifying());
-                    // (Waiting for backward checkpoints: only where another thread computes them.
-                    // A team of one, as a nested region can be, runs the sections in turn.)
-                    if (team_size() > 1) certification.certify_segments(/*last_first=*/true, buffers(thread_index()));
                 }
             }
 #pragma omp section
@@ -228,18 +227,16 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                     run_backward(middle, frames);
                     kept_beta_sound = backward_result.sound;  // read by the forward recursion past the barrier
                 } else {
-                    certification.keep_backward_checkpoints();
-                    certification.certify_segments(/*last_first=*/false, buffers(thread_index()));
+                    certification.backward(buffers(thread_index()));
                 }
             }
         }  // implicit barrier: the rows up to the middle are kept
-        if (!grad) certification.certify_segments(/*last_first=*/false, buffers(thread_index()));  // what is left
 
         if (grad) {
 #pragma omp sections
             {
 #pragma omp section
-                run_forward(forward_with_grad, middle, frames);
+                run_forward(middle, frames);
 #pragma omp section
                 run_backward(0, middle);
             }

@@ -43,14 +43,14 @@ namespace {
 
 // The regions of one scratch region (see scratch.hpp for what each holds).
 ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteCounter *bytes) {
-    const bool all_frames = with_grad || shared;  // keep every frame's emissions
+    // With a gradient or a shared sequence: every frame's emissions and a row per frame.
+    const bool all_frames = with_grad || shared;
     ScratchRegions r;
-    r.alpha = bytes->reserve(with_grad ? e.lattice : 2 * e.row, sizeof(double));
+    r.alpha = bytes->reserve(all_frames ? e.lattice : 2 * e.row, sizeof(double));
     // The loss alone of a sequence not shared rolls its backward rows in its buffers' segment.
-    r.beta = bytes->reserve((with_grad && shared ? 4 : with_grad || shared ? 2 : 0) * e.row, sizeof(double));
-    r.checkpoints = bytes->reserve(with_grad ? 0 : e.checkpoints, sizeof(double));
-    r.backward_checkpoints = bytes->reserve(shared && !with_grad ? e.checkpoints : 0, sizeof(double));
-    r.segment_emissions = bytes->reserve(with_grad ? 0 : e.checkpoint_emissions, sizeof(double));
+    r.beta = bytes->reserve((shared ? 4 : with_grad ? 2 : 0) * e.row, sizeof(double));
+    r.checkpoints = bytes->reserve(all_frames ? 0 : e.checkpoints, sizeof(double));
+    r.segment_emissions = bytes->reserve(all_frames ? 0 : e.checkpoint_emissions, sizeof(double));
     r.emissions = bytes->reserve(all_frames ? e.emission : e.labels + 1, sizeof(double));
     r.log_scale = bytes->reserve(all_frames ? e.frames : 0, sizeof(double));
     r.skip = bytes->reserve(e.labels, sizeof(double));
@@ -114,7 +114,7 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     l.frame_exps = one_buffers.reserve(classes, sizeof(double));
     l.products = one_buffers.reserve(e.states, sizeof(double));
     l.by_slot = one_buffers.reserve(with_grad ? e.labels + 1 : 0, sizeof(double));
-    l.segment = one_buffers.reserve(with_grad ? 0 : e.segment, sizeof(double));
+    l.segment = one_buffers.reserve(with_grad || l.shared_sequence ? 0 : e.segment, sizeof(double));
 
     const size_t scratch_regions = l.shared_sequence ? 1 : size_t(num_threads);
     l.scratch_stride = l.shared_sequence ? 0 : scratch_bytes;
@@ -166,7 +166,6 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     s.lattice.alpha = doubles(r.alpha);
     s.lattice.beta = doubles(r.beta);
     s.lattice.checkpoints = doubles(r.checkpoints);
-    s.lattice.backward_checkpoints = doubles(r.backward_checkpoints);
     s.lattice.segment_emissions = doubles(r.segment_emissions);
     s.lattice.emissions = doubles(r.emissions);
     s.lattice.log_scale = doubles(r.log_scale);

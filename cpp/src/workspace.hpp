@@ -48,7 +48,7 @@ bool batch_extents(const fastctc_batch &batch, Extents *out);
 
 // Byte offsets of the regions within one scratch region.
 struct ScratchRegions {
-    size_t alpha = 0, beta = 0, checkpoints = 0, backward_checkpoints = 0, segment_emissions = 0, emissions = 0,
+    size_t alpha = 0, beta = 0, checkpoints = 0, segment_emissions = 0, emissions = 0,
            log_scale = 0, skip = 0, klass = 0, source = 0, repeats = 0, repeat_slots = 0;
 };
 
