@@ -98,7 +98,7 @@ struct ForwardPass {
     double *checkpoints = nullptr;
     int64_t stride = 1;
     double scales = 0.0;         // sum_t log_scale_t
-    int64_t first_inexact = -1;  // the first frame t after which result is not exact, or -1
+    int64_t first_inexact = -1;  // the first frame whose emissions or row is not exact, or -1
 
     void frame(int64_t t, const double *prev, const double *e, double log_scale, double *row) {
         RowCheck check;
