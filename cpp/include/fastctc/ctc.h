@@ -99,7 +99,10 @@ typedef enum fastctc_status {
 /* A static, human-readable description of a status; never NULL. */
 FASTCTC_API const char *fastctc_status_string(fastctc_status status);
 
-/* The instruction-set level of the kernels in use, e.g. "baseline"; never NULL. */
+/* The instruction-set level of the kernels in use, e.g. "baseline"; never NULL.
+ * Where it is "avx512" and FASTCTC_SIMD names no level, batches of log-scores, and
+ * those whose alphabet is small next to their longest label, run the AVX2
+ * kernels, which give the same results. */
 FASTCTC_API const char *fastctc_simd_level(void);
 
 /* Facts about this build of the library, for bug reports and for checking
