@@ -4,8 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "forward_backward.hpp"
@@ -57,7 +59,7 @@ public:
             first_ = t;
             if (team_size() > 1) meeting_ = t + (frames_ - t) / 2;
             if (t < meeting_) std::memcpy(kept(t), row, sizeof(double) * size_t(row_size_));
-            started_.store(true, std::memory_order_release);
+            announce([&] { started_.store(true, std::memory_order_release); });
         }
         alpha_through_.store(t, std::memory_order_release);
         if (t < meeting_ || failed_.load(std::memory_order_relaxed)) return;
@@ -66,14 +68,18 @@ public:
         if (!failed_.load(std::memory_order_acquire)) check(row, kept(t), mine);
     }
     void forward_finished(bool needs_certifying) {
-        if (!needs_certifying) needed_.store(false, std::memory_order_release);
+        if (!needs_certifying) announce([&] { needed_.store(false, std::memory_order_release); });
     }
 
     // The backward recursion from the last frame down to `first`, once the
     // forward pass has reported it, checking the frames below the meeting one.
     void backward(const ThreadBuffers &mine) {
-        while (!started_.load(std::memory_order_acquire) && needed_.load(std::memory_order_acquire))
-            std::this_thread::yield();
+        {  // asleep: on an exact sequence, for the whole forward pass
+            std::unique_lock<std::mutex> lock(announcing_);
+            announced_.wait(lock, [&] {
+                return started_.load(std::memory_order_acquire) || !needed_.load(std::memory_order_acquire);
+            });
+        }
         LatticeResult pass;
         const double *next = nullptr;
         for (int64_t t = frames_ - 1; t >= first_ && needed_.load(std::memory_order_relaxed) &&
@@ -104,6 +110,16 @@ private:
     double *kept(int64_t t) const { return scratch_.alpha + t * row_size_; }
     const double *emissions(int64_t t) const { return scratch_.emissions + t * (labels_ + 1); }
 
+    // Changes started_ or needed_ (change()) and wakes the backward pass's thread.
+    template <typename Change>
+    void announce(Change change) {
+        {
+            const std::lock_guard<std::mutex> lock(announcing_);
+            change();
+        }
+        announced_.notify_all();
+    }
+
     void check(const double *alpha, const double *beta, const ThreadBuffers &mine) {
         ProductSums sums;
         Space::products(alpha, beta, labels_, mine.products, &sums);
@@ -120,6 +136,8 @@ private:
     std::atomic<bool> started_{false};        // a forward row or a frame is not exact
     std::atomic<bool> needed_;                // until the forward pass finds it is not
     std::atomic<bool> failed_{false};         // a backward row is unsound or a bound fails
+    std::mutex announcing_;                   // held to change started_ or needed_
+    std::condition_variable announced_;       // notified once either changes
 };
 
 // lattice_loss() or lattice_loss_and_grad() for one sequence on `threads`
