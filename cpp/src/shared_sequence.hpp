@@ -97,6 +97,7 @@ public:
             } else {
                 while (alpha_through_.load(std::memory_order_acquire) < t && needed_.load(std::memory_order_acquire))
                     std::this_thread::yield();
+                if (!needed_.load(std::memory_order_acquire)) return;  // the forward pass found no need
                 check(kept(t), row, mine);
             }
             next = row;
