@@ -50,21 +50,24 @@ bool cpu_has(Level level) {
 }
 #endif
 
-Level requested_level() {
+// Whether FASTCTC_SIMD names a level (which then runs every batch), and which.
+bool named_level(Level *level) {
+    static const char *const kNames[] = {"baseline", "avx2", "avx512"};  // in the order of Level
     const char *name = std::getenv("FASTCTC_SIMD");
-    if (name && std::strcmp(name, "baseline") == 0) return Level::baseline;
-    if (name && std::strcmp(name, "avx2") == 0) return Level::avx2;
-    return Level::avx512;  // unset or unknown: the widest
+    for (int k = 0; name && k < 3; ++k) {
+        if (std::strcmp(name, kNames[k]) == 0) {
+            *level = Level(k);
+            return true;
+        }
+    }
+    return false;
 }
 
-#if defined(FASTCTC_HAVE_AVX512) && defined(FASTCTC_HAVE_AVX2)
-// Whether FASTCTC_SIMD names a level, which then runs every batch.
-bool level_named() {
-    const char *name = std::getenv("FASTCTC_SIMD");
-    return name && (std::strcmp(name, "baseline") == 0 || std::strcmp(name, "avx2") == 0 ||
-                    std::strcmp(name, "avx512") == 0);
+Level requested_level() {
+    Level level = Level::avx512;  // unset or unknown: the widest
+    named_level(&level);
+    return level;
 }
-#endif
 
 const KernelTable &choose() {
     const Level limit = requested_level();
@@ -87,7 +90,10 @@ const KernelTable &selected_kernels() {
 
 const KernelTable &kernels_for(bool long_exponential_rows) {
 #if defined(FASTCTC_HAVE_AVX512) && defined(FASTCTC_HAVE_AVX2)
-    static const bool named = level_named();
+    static const bool named = [] {
+        Level level;
+        return named_level(&level);
+    }();
     if (!long_exponential_rows && !named && &selected_kernels() == &kernels_avx512) return kernels_avx2;
 #endif
     (void)long_exponential_rows;
