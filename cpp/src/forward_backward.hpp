@@ -221,63 +221,46 @@ ForwardPass<Space, true> forward_alone(const Sequence<Real> &seq, const LatticeS
             checkpoint_stride(seq.frames)};
 }
 
-// Checks the per-frame bounds of frames [max(start, first), end), of one segment
-// between checkpoints of a loss alone (certify_loss()): the forward rows are
-// recomputed, frame by frame as the first time, from alpha_start into `segment`
-// (rows for frames start + 1 to end - 1, at their offsets from start), and the
-// backward recursion runs down from beta_end (beta at frame end; unused when end
-// is the last frame) in two rolling rows, beta_rows.  e(t): frame t's emissions,
-// for t in [start, end] (end only when it is a frame).  products: [|l'|].
-template <typename Space, typename Emissions>
-void certify_segment(int64_t start, int64_t end, int64_t first, int64_t frames, const double *skip, int64_t labels,
-                     const double *alpha_start, double *segment, const double *beta_end, double *beta_rows,
-                     Emissions e, double *products, LatticeResult *result) {
-    const int64_t row_size = Space::row_size(labels);
-    auto alpha_row = [&](int64_t t) { return segment + (t - start) * row_size; };
-    auto alpha = [&](int64_t t) -> const double * { return t == start ? alpha_start : alpha_row(t); };
-    auto beta_row = [&](int64_t t) { return beta_rows + (t & 1) * row_size; };
-    auto beta = [&](int64_t t) -> const double * { return t == end ? beta_end : beta_row(t); };
-    for (int64_t t = start + 1; t < end; ++t) {
-        RowCheck check;  // checked the first time
-        Space::template forward_step<false>(alpha(t - 1), e(t), skip, labels, alpha_row(t), &check);
-    }
-    for (int64_t t = end - 1; t >= start && t >= first && result->trusted(true); --t) {
-        backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, skip, labels, beta_row(t),
-                              result);
-        ProductSums sums;
-        Space::products(alpha(t), beta(t), labels, products, &sums);
-        result->products_trusted = result->products_trusted && sums.trusted;
-    }
-}
-
 // Vouches for the loss alone of a sequence whose forward rows lost values to
 // underflow (sound but not exact), as lattice_loss_and_grad() vouches for its
 // rows: by each frame's bound on what underflow can have cost (products()),
 // from the first frame whose row or emissions are not exact (`first`) on: the
-// frames before it lost nothing.  That needs alpha_t and beta_t together:
-// segment by segment from the last, the frames are read again, the forward rows
-// recomputed from the checkpoint lattice_loss() kept at the segment's start, and
-// the backward recursion goes on down from the segment after.  The loss itself
-// is the forward pass's, unchanged.
+// frames before it lost nothing.  That needs alpha_t and beta_t together: the
+// backward recursion runs down from the last frame in two rolling rows, and
+// segment by segment the frames are read again and the forward rows recomputed,
+// frame by frame as the first time, from the checkpoint lattice_loss() kept at
+// the segment's start (into the thread's buffers.segment, whose last two rows
+// are the backward ones).  The loss itself is the forward pass's, unchanged.
 template <typename Space, typename Real>
 void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, const ThreadBuffers &buffers,
                   int64_t first, LatticeResult *result) {
     const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels),
                   stride = checkpoint_stride(frames);
     double *emissions_after = scratch.segment_emissions + stride * (labels + 1);  // of frame `end`
-    double *beta_rows = buffers.segment + stride * row_size;  // after the segment's forward rows
+    auto beta = [&](int64_t t) { return buffers.segment + (stride + (t & 1)) * row_size; };
     LatticeResult recomputed;  // checked the first time
     for (int64_t end = frames; end > first && result->trusted(true);) {
         const int64_t start = (end - 1) / stride * stride;  // the segment [start, end)
+        auto alpha = [&](int64_t t) {
+            return t == start ? scratch.checkpoints + (start / stride) * row_size
+                              : buffers.segment + (t - start) * row_size;
+        };
         auto e = [&](int64_t t) {
             return t == end ? emissions_after : scratch.segment_emissions + (t - start) * (labels + 1);
         };
-        for (int64_t t = start; t < end; ++t) frame_emissions<Space>(seq, t, e(t), buffers, &recomputed);
-        // beta at frame end is the one the segment after left in its rolling rows.
-        certify_segment<Space>(start, end, first, frames, scratch.skip, labels,
-                               scratch.checkpoints + (start / stride) * row_size,
-                               buffers.segment, beta_rows + (end & 1) * row_size, beta_rows, e, buffers.products,
-                               result);
+        for (int64_t t = start; t < end; ++t) {
+            frame_emissions<Space>(seq, t, e(t), buffers, &recomputed);
+            RowCheck check;
+            if (t > start)
+                Space::template forward_step<false>(alpha(t - 1), e(t), scratch.skip, labels, alpha(t), &check);
+        }
+        for (int64_t t = end - 1; t >= start && t >= first && result->trusted(true); --t) {
+            backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels,
+                                  beta(t), result);
+            ProductSums sums;
+            Space::products(alpha(t), beta(t), labels, buffers.products, &sums);
+            result->products_trusted = result->products_trusted && sums.trusted;
+        }
         for (int64_t i = 0; i <= labels; ++i) emissions_after[i] = e(start)[i];
         end = start;
     }

@@ -95,7 +95,7 @@ struct ThreadBuffers {
     double *products;    // [|l'|] alpha_t(s) beta_t(s), up to a common factor
     double *by_slot;     // [K]    posterior occupancy of each distinct class
     double *segment;     // the loss alone, not shared: checkpoint_stride(T) forward rows and 2 backward
-                         // rows, to certify a segment (certify_segment())
+                         // rows, to certify a segment (certify_loss())
 };
 
 }  // namespace fastctc
