@@ -64,14 +64,11 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
     int64_t *label_offsets = at_offset<int64_t>(base, layout.label_offsets);
     int64_t *unit_starts = at_offset<int64_t>(base, layout.unit_starts);
     const LossPlan plan = plan_loss_batch(*batch, layout.grouping, order, unit_starts, label_offsets);
-    int64_t longest_label = 0;
-    for (int64_t n = 0; n < size; ++n)
-        if (batch->label_lengths[n] > longest_label) longest_label = batch->label_lengths[n];
-    const int64_t num_states = 2 * longest_label + 1;  // the state occupancy rows' width
+    const int64_t num_states = 2 * layout.longest_label + 1;  // the state occupancy rows' width
     // Logits that no sequence reads through the class table: every frame is a row
     // of C exponentials (kernels_for()).
     const bool long_exponential_rows =
-        !options->log_probs && !uses_class_table(batch->num_classes, longest_label);
+        !options->log_probs && !uses_class_table(batch->num_classes, layout.longest_label);
 
     const BatchJob<Real> job{batch,           options,          inputs,         input_strides,   out.losses,
                              out.grad,        out.grad_strides, out.grad_scale, out.state_occupancy,

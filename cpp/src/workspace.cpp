@@ -103,6 +103,7 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     // faster than its four sequences in turn, not than four threads.
     l.grouping = !l.shared_sequence && e.grouped >= uint64_t(kGroupSize) * uint64_t(num_threads);
     if (l.grouping && !plan_group(e, with_grad, &one_group, &l.group_regions)) return false;
+    l.longest_label = int64_t(e.labels);
     l.group_labels = int64_t(e.group_labels);
     const size_t scratch_bytes = one_scratch.size() > one_group.size() ? one_scratch.size() : one_group.size();
     ByteCounter one_buffers;

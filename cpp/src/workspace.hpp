@@ -63,6 +63,7 @@ struct WorkspaceLayout {
     bool shared_sequence = false;  // one sequence, all threads
     bool with_grad = false;
     bool grouping = false;         // groups of short sequences (GroupScratch)
+    int64_t longest_label = 0;     // the longest label of the batch
     int64_t group_labels = 0;      // the longest label of a groupable() sequence
     // Byte offsets from the aligned base of the workspace.
     size_t order = 0;               // int64_t[N]: sequences, most work first
