@@ -7,6 +7,8 @@ Each argument is T,N,C,L[,var][:threads[:loss][:f64]]: the benchmark's seeded pr
 with a label of L random non-blank classes, or with `var` the benchmark's variable lengths;
 `ctc_loss_and_grad` with its outputs reused (or `ctc_loss` with `loss`). Prints the best
 per-call time of 7 rounds: on a shared machine the best round is the one least disturbed.
+The rounds of all the arguments are interleaved, so a shape given with one thread and with
+two gives a scaling ratio of rounds taken in the same stretch of time.
 Run each build in its own environment, interleaved, more than once; `python -m fastctc
 bench` is the comparison with the peers.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,19 +26,23 @@ import fastctc
 from fastctc.bench.problems import Shape, make_problem
 
 
-def best_milliseconds(call: Callable[[], object], calls_per_round: int, rounds: int = 7) -> float:
-    for _ in range(3):  # warm-up
-        call()
-    best = float("inf")
-    for _ in range(rounds):
+@dataclass
+class Timed:
+    """One argument's call, how many calls make a round, and its best round so far."""
+
+    label: str
+    call: Callable[[], object]
+    calls_per_round: int
+    best: float = float("inf")  # seconds per call
+
+    def round(self) -> None:
         start = time.perf_counter()
-        for _ in range(calls_per_round):
-            call()
-        best = min(best, (time.perf_counter() - start) / calls_per_round)
-    return best * 1e3
+        for _ in range(self.calls_per_round):
+            self.call()
+        self.best = min(self.best, (time.perf_counter() - start) / self.calls_per_round)
 
 
-def time_spec(spec: str) -> str:
+def timed(spec: str) -> Timed:
     text, *options = spec.split(":")
     shape = Shape.parse(text)
     threads = int(options[0]) if options else 1
@@ -58,9 +65,23 @@ def time_spec(spec: str) -> str:
     size = shape.frames * shape.batch * (shape.classes + 4 * shape.labels)
     calls = max(3, int(2e6 / size))  # ~2e6 values a round
     what = (" loss only" if loss_only else "") + (" float64" if dtype == np.float64 else "")
-    return f"T,N,C,L={text} threads={threads}{what}: {best_milliseconds(call, calls):.3f} ms"
+    return Timed(f"T,N,C,L={text} threads={threads}{what}", call, calls)
+
+
+def main(specs: list[str], rounds: int = 7) -> None:
+    cases = [timed(spec) for spec in specs]
+    for case in cases:  # warm-up
+        for _ in range(3):
+            case.call()
+    # Round r of every argument before round r + 1 of any: arguments compared
+    # with each other (a shape on one and on two threads) see the same stretch
+    # of a shared machine.
+    for _ in range(rounds):
+        for case in cases:
+            case.round()
+    for case in cases:
+        print(f"{case.label}: {case.best * 1e3:.3f} ms")
 
 
 if __name__ == "__main__":
-    for argument in sys.argv[1:]:
-        print(time_spec(argument))
+    main(sys.argv[1:])
