@@ -109,6 +109,37 @@ def test_single_and_batched_agree(rng: np.random.Generator, dtype: type) -> None
         np.testing.assert_array_equal(single_grad[:, 0], grad[:frames, n])
 
 
+def _label_of_many_repeats(rng: np.random.Generator) -> np.ndarray:
+    """60 positions over 26 classes: class 1 fifteen times (three of them side by
+    side), classes 2-21 twice, 22-26 once, shuffled: many repeated classes, each
+    gradient entry a sum over several label positions (LabelSlots in
+    cpp/src/class_slots.hpp)."""
+    label = np.concatenate([np.full(12, 1), np.repeat(np.arange(2, 22), 2), np.arange(22, 27)])
+    label = rng.permutation(label)
+    return np.concatenate([label[:20], [1, 1, 1], label[20:]]).astype(np.int32)
+
+
+@pytest.mark.parametrize(
+    ("batch", "threads"),
+    # One sequence, on one thread and shared by two; two sequences on two threads
+    # (each alone); eight, four at a time (grouped_lattice.hpp).
+    [(1, 1), (1, 2), (2, 2), (8, 1), (8, 2)],
+)
+def test_labels_of_many_repeated_classes_match_reference(
+    rng: np.random.Generator, batch: int, threads: int
+) -> None:
+    logits = rng.standard_normal((150, batch, 40))
+    labels = np.stack([_label_of_many_repeats(rng) for _ in range(batch)])
+    expected_loss, expected_grad = reference.ctc_loss_and_grad(logits, labels)
+    loss, grad = fastctc.ctc_loss_and_grad(logits, labels, num_threads=threads)
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=1e-12)
+    # The posteriors gather the same occupancies: softmax minus the gradient.
+    expected_classes = np.exp(reference.log_softmax(logits)) - expected_grad
+    posteriors = fastctc.ctc_posteriors(logits, labels, num_threads=threads)
+    np.testing.assert_allclose(posteriors.classes, expected_classes, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     "label_length",
     # With 106 classes, a label of 2 has frames read through a table of the classes'
