@@ -77,6 +77,29 @@ def test_grad_out_is_fully_overwritten(rng: np.random.Generator) -> None:
     np.testing.assert_array_equal(grad, fresh)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("classes", [513, 1023])
+def test_long_padding_rows_are_zeroed_at_any_alignment(
+    rng: np.random.Generator, dtype: type, classes: int
+) -> None:
+    # Rows of 2 KB and more past the input lengths are zeroed with streaming stores
+    # (write_streamed_zeros() in cpp/src/frame.hpp); rows of 513 or 1023 floats
+    # start at every offset within 16 bytes, so each has an unaligned head and tail.
+    problem = random_problem(
+        rng, frames=12, batch=5, classes=classes, max_label=3, dtype=dtype, variable_lengths=False
+    )
+    problem.input_lengths[:] = [12, 7, 3, 0, 9]
+    problem.labels[3] = np.empty(0, np.int64)
+    stale = np.full_like(problem.inputs, 123.0)
+    _, grad = fastctc.ctc_loss_and_grad(
+        problem.inputs, problem.labels, problem.input_lengths, grad_out=stale
+    )
+    _, expected = reference.ctc_loss_and_grad(problem.inputs, problem.labels, problem.input_lengths)
+    for n, frames in enumerate(problem.input_lengths):
+        assert np.all(grad[frames:, n] == 0.0)
+    np.testing.assert_allclose(grad, expected, rtol=0, atol=1e-7 if dtype == np.float32 else 1e-13)
+
+
 def test_empty_labels_and_zero_length_inputs() -> None:
     logits = np.array([[[0.5, -1.0, 2.0]], [[1.0, 0.0, -0.5]]])  # T=2, N=1, C=3
     loss, grad = fastctc.ctc_loss_and_grad(logits, [[]], blank=0)

@@ -14,7 +14,12 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "chunked_loop.hpp"
 #include "isa.hpp"
@@ -212,6 +217,39 @@ inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t str
 template <typename Real>
 inline void write_zeros(int64_t classes, Real *out, int64_t out_stride) {
     for (int64_t c = 0; c < classes; ++c) out[c * out_stride] = Real(0);
+}
+
+// A contiguous row of at least this many bytes is zeroed with streaming stores
+// (measured on T=250 N=32 C=1024 with variable lengths, a fifth of whose
+// gradient rows are padding: 2-4% less time on two threads).
+inline constexpr int64_t kStreamedRowBytes = 2048;
+
+// write_zeros(), for a gradient row that nothing reads again during the call (a
+// frame past the input length): a long contiguous row with streaming stores,
+// which write whole lines without reading them into the cache first, and leave
+// the cache to the rows still being worked on.  Call finish_streamed_stores()
+// after the last.
+template <typename Real>
+inline void write_streamed_zeros(int64_t classes, Real *out, int64_t out_stride) {
+#if defined(__SSE2__)
+    const int64_t bytes = classes * int64_t(sizeof(Real));
+    if (out_stride == 1 && bytes >= kStreamedRowBytes) {
+        char *const begin = reinterpret_cast<char *>(out), *const end = begin + bytes;
+        char *const first = begin + (16 - reinterpret_cast<uintptr_t>(begin) % 16) % 16;  // 16-byte aligned
+        char *const last = first + (end - first) / 16 * 16;
+        std::memset(begin, 0, size_t(first - begin));
+        for (char *p = first; p < last; p += 16) _mm_stream_si128(reinterpret_cast<__m128i *>(p), _mm_setzero_si128());
+        std::memset(last, 0, size_t(end - last));
+        return;
+    }
+#endif
+    write_zeros(classes, out, out_stride);
+}
+
+inline void finish_streamed_stores() {
+#if defined(__SSE2__)
+    _mm_sfence();  // the streamed stores are visible before any store after them
+#endif
 }
 
 // The first read of frame t: returns its log normaliser (0 for log-scores) and,

@@ -46,9 +46,10 @@ Sequence<Real> sequence_of(const BatchJob<Real> &job, int64_t n) {
 template <typename Real>
 void zero_grad_rows(const Sequence<Real> &seq, int64_t first, int64_t last) {
     for (int64_t t = first; t < last; ++t) {
-        write_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
+        write_streamed_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
         if (seq.state_occupancy) write_zeros(seq.num_states, seq.state_row(t), seq.state_stride);
     }
+    finish_streamed_stores();
 }
 
 // The loss of one sequence and its gradient rows [0, T).  run(space) computes
