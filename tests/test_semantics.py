@@ -83,8 +83,9 @@ def test_long_padding_rows_are_zeroed_at_any_alignment(
     rng: np.random.Generator, dtype: type, classes: int
 ) -> None:
     # Rows of 2 KB and more past the input lengths are zeroed with streaming stores
-    # (write_streamed_zeros() in cpp/src/frame.hpp); rows of 513 or 1023 floats
-    # start at every offset within 16 bytes, so each has an unaligned head and tail.
+    # (write_streamed_zeros() in cpp/src/frame.hpp) from a 16-byte boundary on; rows of
+    # 513 or 1023 elements start at every offset from one a float (or a double) can
+    # take, so most have an unaligned head and tail.
     problem = random_problem(
         rng, frames=12, batch=5, classes=classes, max_label=3, dtype=dtype, variable_lengths=False
     )
