@@ -38,6 +38,43 @@ def test_bench_reports_every_installed_implementation(tmp_path, capsys) -> None:
             assert row["grad_error"] < 1e-3
 
 
+def test_bench_reports_thread_scaling_with_more_than_one_thread(tmp_path, capsys) -> None:
+    path = tmp_path / "bench.json"
+    command = ["bench", "--shapes", "20,4,5,4", "--skip", "torch", "tensorflow", "jax"]
+    assert main([*command, "--threads", "2", "--json", str(path)]) == 0
+    scaling = json.loads(path.read_text())[0]["scaling"]
+    assert scaling["threads"] == 2
+    assert scaling["one_thread_ms"] > 0 and scaling["threads_ms"] > 0
+    assert scaling["speedup"] == pytest.approx(scaling["one_thread_ms"] / scaling["threads_ms"])
+    assert "fastctc on 1 and 2 threads" in capsys.readouterr().out
+    assert main([*command, "--threads", "1", "--json", str(path)]) == 0
+    assert json.loads(path.read_text())[0]["scaling"] is None
+
+
+def test_interleaved_timing_alternates_blocks_and_keeps_the_best_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A fake clock in units of 1/1024 s (exact in binary): run "a" takes 1 unit a
+    # call, "b" 4, except in its first three rounds (a disturbed stretch), 10; blocks
+    # of 20 units are 20 calls of a and 5 of b.
+    unit = 1 / 1024
+    now = [0.0]
+    calls: list[str] = []
+
+    def run(name: str) -> None:
+        calls.append(name)
+        b_round = (calls.count("b") - 2) // 5  # the first call of b is the warm-up
+        now[0] += unit * (1 if name == "a" else 10 if 0 <= b_round < 3 else 4)
+
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: now[0])
+    best = measure.interleaved_best_seconds(
+        [lambda: run("a"), lambda: run("b")], rounds=4, block_seconds=20 * unit
+    )
+    assert calls[:2] == ["a", "b"]  # the warm-up calls
+    assert calls[2:] == (["a"] * 20 + ["b"] * 5) * 4
+    assert best == [unit, 4 * unit]  # the median of b's rounds would be 10 units
+
+
 def test_bench_loss_only_has_no_gradient(tmp_path) -> None:
     path = tmp_path / "bench.json"
     assert (

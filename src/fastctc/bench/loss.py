@@ -6,7 +6,8 @@ answer (the loss sum's relative error, the largest absolute error of the logits
 gradient) and timed (the median of repeated calls, measure.py). The table gives each
 time, its ratio to fastctc's, fastctc's ratio to the machine's bandwidth floor (one
 pass reading the logits and writing as much: no CTC can take less), and how far one
-call raises the process's peak memory.
+call raises the process's peak memory; with more than one thread, a last line gives
+fastctc's speed-up over one thread, both timed in alternating rounds.
 """
 
 from __future__ import annotations
@@ -22,8 +23,13 @@ import numpy as np
 
 import fastctc
 from fastctc import _ctc
-from fastctc.bench.measure import bandwidth_floor, median_seconds, peak_extra_bytes
-from fastctc.bench.peers import Peer, installed_peers
+from fastctc.bench.measure import (
+    bandwidth_floor,
+    interleaved_best_seconds,
+    median_seconds,
+    peak_extra_bytes,
+)
+from fastctc.bench.peers import Peer, fastctc_peer, installed_peers
 from fastctc.bench.problems import Problem, Shape, make_problem
 
 
@@ -39,11 +45,23 @@ class Row:
 
 
 @dataclass(frozen=True)
+class ThreadScaling:
+    """fastctc on one thread and on the benchmark's threads, timed in alternation
+    (measure.interleaved_best_seconds())."""
+
+    threads: int
+    one_thread_ms: float
+    threads_ms: float
+    speedup: float  # one_thread_ms / threads_ms
+
+
+@dataclass(frozen=True)
 class ShapeReport:
     shape: str
     floor_ms: float  # reading the logits and writing as much, same threads
     fastctc_vs_floor: float
     rows: list[Row]
+    scaling: ThreadScaling | None  # None with one thread
 
 
 def _exact(problem: Problem, loss_only: bool) -> tuple[float, np.ndarray | None]:
@@ -100,7 +118,13 @@ def measure_shape(
             )
         )
     floor = bandwidth_floor(problem.logits, threads)
-    return ShapeReport(str(shape), floor * 1e3, fastctc_seconds / floor, rows)
+    scaling = None
+    if threads > 1:
+        _progress(progress, f"{label}{shape}: fastctc on 1 and {threads} threads")
+        runs = [fastctc_peer(n).prepare(problem, loss_only).run for n in (1, threads)]
+        one, many = interleaved_best_seconds(runs)
+        scaling = ThreadScaling(threads, one * 1e3, many * 1e3, one / many)
+    return ShapeReport(str(shape), floor * 1e3, fastctc_seconds / floor, rows, scaling)
 
 
 def format_report(report: ShapeReport) -> str:
@@ -116,6 +140,12 @@ def format_report(report: ShapeReport) -> str:
         lines.append(
             f"  {row.implementation:<44}{row.median_ms:>11.3f}{row.vs_fastctc:>11.1f}x"
             f"{row.loss_error:>10.0e}{grad:>10}{peak:>9}"
+        )
+    if report.scaling is not None:
+        s = report.scaling
+        lines.append(
+            f"  fastctc on 1 and {s.threads} threads (best of rounds in alternation): "
+            f"{s.one_thread_ms:.3f} and {s.threads_ms:.3f} ms, {s.speedup:.2f}x"
         )
     return "\n".join(lines)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,38 @@ def median_seconds(
         run()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def interleaved_best_seconds(
+    runs: Sequence[Callable[[], Any]],
+    *,
+    rounds: int = 7,
+    block_seconds: float = 0.02,
+    max_seconds: float = 20.0,
+) -> list[float]:
+    """The time per call of each of runs, timed in alternation: each round calls each
+    run in turn, in a block of calls that takes about block_seconds (one call at
+    least, sized from a first, warm-up call), so that all see the same stretch of a
+    shared machine and a run that switches the thread count pays for it once a
+    block.  The best round of each, of at most `rounds` and stopping once the calls
+    have taken max_seconds: on a shared machine, the one least disturbed (a
+    neighbour that takes a core slows a two-thread block for its whole length)."""
+    calls = []
+    for run in runs:
+        start = time.perf_counter()
+        run()
+        calls.append(max(1, int(block_seconds / max(time.perf_counter() - start, 1e-9))))
+    times: list[list[float]] = [[] for _ in runs]
+    spent = 0.0
+    while len(times[0]) < rounds and spent < max_seconds:
+        for run, count, taken in zip(runs, calls, times):
+            start = time.perf_counter()
+            for _ in range(count):
+                run()
+            elapsed = time.perf_counter() - start
+            taken.append(elapsed / count)
+            spent += elapsed
+    return [min(taken) for taken in times]
 
 
 def bandwidth_floor(array: np.ndarray, threads: int) -> float:

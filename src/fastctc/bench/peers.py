@@ -45,7 +45,7 @@ class Peer:
     prepare: Callable[[Problem, bool], Prepared]  # (problem, loss_only)
 
 
-def _fastctc(threads: int) -> Peer:
+def fastctc_peer(threads: int) -> Peer:
     def prepare(p: Problem, loss_only: bool) -> Prepared:
         args = (p.logits, p.labels, p.input_lengths, p.label_lengths)
         if loss_only:
@@ -179,7 +179,7 @@ def _jax(threads: int, dtype: type) -> Peer:
 
 def installed_peers(threads: int, dtype: type) -> list[Peer]:
     """fastctc first, then each peer whose framework is installed and takes dtype."""
-    peers = [_fastctc(threads)]
+    peers = [fastctc_peer(threads)]
     if importlib.util.find_spec("torch"):
         peers.append(_torch(threads))
     if importlib.util.find_spec("tensorflow") and dtype == np.float32:  # its CTC: float32 only
