@@ -92,6 +92,7 @@ def measure_shape(
     seed: int,
     progress: TextIO,
     label: str = "",
+    with_scaling: bool = True,
 ) -> ShapeReport:
     problem = make_problem(shape, dtype, seed)
     exact_loss, exact_grad = _exact(problem, loss_only)
@@ -119,7 +120,7 @@ def measure_shape(
         )
     floor = bandwidth_floor(problem.logits, threads)
     scaling = None
-    if threads > 1:
+    if with_scaling and threads > 1:
         _progress(progress, f"{label}{shape}: fastctc on 1 and {threads} threads")
         runs = [fastctc_peer(n).prepare(problem, loss_only).run for n in (1, threads)]
         one, many = interleaved_best_seconds(runs)
@@ -170,7 +171,15 @@ def plot_batch_scaling(
     figure, axes = plt.subplots(figsize=(7, 4.5))
     reports = [
         measure_shape(
-            shape.with_batch(n), peers, dtype, loss_only, threads, seed, progress, label="plot: "
+            shape.with_batch(n),
+            peers,
+            dtype,
+            loss_only,
+            threads,
+            seed,
+            progress,
+            label="plot: ",
+            with_scaling=False,
         )
         for n in batches
     ]
