@@ -227,10 +227,10 @@ inline constexpr int64_t kStreamedRowBytes = 2048;
 // write_zeros(), for a gradient row that nothing reads again during the call (a
 // frame past the input length): a long contiguous row with streaming stores,
 // which write whole lines without reading them into the cache first, and leave
-// the cache to the rows still being worked on.  Call finish_streamed_stores()
-// after the last.
+// the cache to the rows still being worked on.  Returns whether it streamed: then
+// call finish_streamed_stores() after the last such row.
 template <typename Real>
-inline void write_streamed_zeros(int64_t classes, Real *out, int64_t out_stride) {
+inline bool write_streamed_zeros(int64_t classes, Real *out, int64_t out_stride) {
 #if defined(__SSE2__)
     const int64_t bytes = classes * int64_t(sizeof(Real));
     if (out_stride == 1 && bytes >= kStreamedRowBytes) {
@@ -241,10 +241,11 @@ inline void write_streamed_zeros(int64_t classes, Real *out, int64_t out_stride)
         for (char *p = first; p < last; p += 16)
             _mm_stream_si128(reinterpret_cast<__m128i *>(p), _mm_setzero_si128());
         std::memset(last, 0, size_t(end - last));
-        return;
+        return true;
     }
 #endif
     write_zeros(classes, out, out_stride);
+    return false;
 }
 
 inline void finish_streamed_stores() {

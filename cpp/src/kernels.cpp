@@ -45,11 +45,12 @@ Sequence<Real> sequence_of(const BatchJob<Real> &job, int64_t n) {
 // Gradient (or occupancy) rows [first, last) of a sequence: 0.
 template <typename Real>
 void zero_grad_rows(const Sequence<Real> &seq, int64_t first, int64_t last) {
+    bool streamed = false;
     for (int64_t t = first; t < last; ++t) {
-        write_streamed_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride);
+        streamed = write_streamed_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride) || streamed;
         if (seq.state_occupancy) write_zeros(seq.num_states, seq.state_row(t), seq.state_stride);
     }
-    finish_streamed_stores();
+    if (streamed) finish_streamed_stores();  // no fence for a sequence without padding, or with short rows
 }
 
 // The loss of one sequence and its gradient rows [0, T).  run(space) computes
