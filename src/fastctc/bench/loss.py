@@ -98,9 +98,11 @@ def measure_shape(
     exact_loss, exact_grad = _exact(problem, loss_only)
     rows: list[Row] = []
     fastctc_seconds = 0.0
+    fastctc_run = None  # the first peer's run: fastctc on the benchmark's threads
     for peer in peers:
         _progress(progress, f"{label}{shape}: {peer.name}")
         prepared = peer.prepare(problem, loss_only)
+        fastctc_run = fastctc_run or prepared.run
         loss, grad = prepared.fetch(prepared.run())  # also the warm-up call
         seconds = median_seconds(prepared.run, warm_up=False)
         fastctc_seconds = fastctc_seconds or seconds
@@ -120,10 +122,10 @@ def measure_shape(
         )
     floor = bandwidth_floor(problem.logits, threads)
     scaling = None
-    if with_scaling and threads > 1:
+    if with_scaling and threads > 1 and fastctc_run is not None:
         _progress(progress, f"{label}{shape}: fastctc on 1 and {threads} threads")
-        runs = [fastctc_peer(n).prepare(problem, loss_only).run for n in (1, threads)]
-        one, many = interleaved_best_seconds(runs)
+        one_thread_run = fastctc_peer(1).prepare(problem, loss_only).run
+        one, many = interleaved_best_seconds([one_thread_run, fastctc_run])
         scaling = ThreadScaling(threads, one * 1e3, many * 1e3, one / many)
     return ShapeReport(str(shape), floor * 1e3, fastctc_seconds / floor, rows, scaling)
 
