@@ -15,6 +15,7 @@
 // same order, fused multiply-adds where the source writes them.
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 #include "kernel_table.hpp"
 
@@ -54,7 +55,7 @@ bool cpu_has(Level level) {
 bool named_level(Level *level) {
     static const char *const kNames[] = {"baseline", "avx2", "avx512"};  // in the order of Level
     const char *name = std::getenv("FASTCTC_SIMD");
-    for (int k = 0; name && k < 3; ++k) {
+    for (int k = 0; name && k < int(std::size(kNames)); ++k) {
         if (std::strcmp(name, kNames[k]) == 0) {
             *level = Level(k);
             return true;

@@ -250,9 +250,9 @@ void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, cons
         };
         for (int64_t t = start; t < end; ++t) {
             frame_emissions<Space>(seq, t, e(t), buffers, &recomputed);
+            if (t == start) continue;  // its row is the checkpoint
             RowCheck check;
-            if (t > start)
-                Space::template forward_step<false>(alpha(t - 1), e(t), scratch.skip, labels, alpha(t), &check);
+            Space::template forward_step<false>(alpha(t - 1), e(t), scratch.skip, labels, alpha(t), &check);
         }
         for (int64_t t = end - 1; t >= start && t >= first && result->trusted(true); --t) {
             backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels,
@@ -296,8 +296,8 @@ LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScra
     LatticeResult result;
     fill_skip(seq.label, scratch.skip);
     ForwardPass<Space, false> forward{scratch.skip, labels, &result};
-    auto e = [&](int64_t t) { return scratch.emissions + t * (labels + 1); };
-    auto alpha = [&](int64_t t) { return scratch.alpha + t * row_size; };
+    auto e = [&](int64_t t) { return scratch.emissions_of(t, labels); };
+    auto alpha = [&](int64_t t) { return scratch.alpha_row(t, row_size); };
     auto beta = [&](int64_t t) { return scratch.beta + (t & 1) * row_size; };
 
     for (int64_t t = 0; t < frames; ++t) {

@@ -51,6 +51,11 @@ struct LatticeScratch {
     double *log_scale;          // per frame: the log of the factor taken out of its emissions
     double *skip;               // [|l|] 1 where a path may skip the blank into label j, else 0
     LabelSlots slots;
+
+    // Where frame t's forward row (rows of row_size) and its emissions (a label
+    // of `labels`) lie when every frame keeps its own.
+    double *alpha_row(int64_t t, int64_t row_size) const { return alpha + t * row_size; }
+    double *emissions_of(int64_t t, int64_t labels) const { return emissions + t * (labels + 1); }
 };
 
 // Whether frames of logits are read through a table of every class's

@@ -108,8 +108,8 @@ public:
     bool certified() const { return !failed_.load(std::memory_order_acquire); }
 
 private:
-    double *kept(int64_t t) const { return scratch_.alpha + t * row_size_; }
-    const double *emissions(int64_t t) const { return scratch_.emissions + t * (labels_ + 1); }
+    double *kept(int64_t t) const { return scratch_.alpha_row(t, row_size_); }
+    const double *emissions(int64_t t) const { return scratch_.emissions_of(t, labels_); }
 
     // Changes started_ or needed_ (change()) and wakes the backward pass's thread.
     template <typename Change>
@@ -163,11 +163,11 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
     // The forward pass of lattice_loss_and_grad() or of lattice_loss() (without its checkpoints).
     ForwardPass<Space, false> forward_with_grad{scratch.skip, labels, &result};
     ForwardPass<Space, true> forward_of_loss_alone{scratch.skip, labels, &result};
-    auto e = [&](int64_t t) { return scratch.emissions + t * (labels + 1); };
+    auto e = [&](int64_t t) { return scratch.emissions_of(t, labels); };
     // With a gradient, row t of scratch.alpha keeps alpha_t below the middle and
     // beta_t from it on, and the recursions roll on in scratch.beta's rows 0-1
     // (forward) and 2-3 (backward).
-    auto kept = [&](int64_t t) { return scratch.alpha + t * row_size; };
+    auto kept = [&](int64_t t) { return scratch.alpha_row(t, row_size); };
     auto alpha = [&](int64_t t) { return t < middle ? kept(t) : scratch.beta + (t & 1) * row_size; };
     auto beta = [&](int64_t t) { return t >= middle ? kept(t) : scratch.beta + (2 + (t & 1)) * row_size; };
     bool frames_sound = true;
