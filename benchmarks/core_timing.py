@@ -6,9 +6,11 @@ Each argument is T,N,C,L[,var][:threads[:loss][:f64]]: the benchmark's seeded pr
 (`fastctc.bench.problems`: float32 logits, float64 with `f64`), every sequence T frames
 with a label of L random non-blank classes, or with `var` the benchmark's variable lengths;
 `ctc_loss_and_grad` with its outputs reused (or `ctc_loss` with `loss`). Prints the best
-per-call time of 7 rounds: on a shared machine the best round is the one least disturbed.
-The rounds of all the arguments are interleaved, so a shape given with one thread and with
-two gives a scaling ratio of rounds taken in the same stretch of time.
+per-call time of 7 rounds, each a block of about 20 ms of calls: on a shared machine the
+best round is the one least disturbed. The rounds of all the arguments alternate
+(`fastctc.bench.measure.interleaved_best_seconds`, as the benchmark's thread-scaling
+line), so a shape given with one thread and with two gives a scaling ratio of rounds
+taken in the same stretch of time.
 Run each build in its own environment, interleaved, more than once; `python -m fastctc
 bench` is the comparison with the peers.
 """
@@ -16,33 +18,16 @@ bench` is the comparison with the peers.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 import fastctc
+from fastctc.bench.measure import interleaved_best_seconds
 from fastctc.bench.problems import Shape, make_problem
 
 
-@dataclass
-class Timed:
-    """One argument's call, how many calls make a round, and its best round so far."""
-
-    label: str
-    call: Callable[[], object]
-    calls_per_round: int
-    best: float = float("inf")  # seconds per call
-
-    def round(self) -> None:
-        start = time.perf_counter()
-        for _ in range(self.calls_per_round):
-            self.call()
-        self.best = min(self.best, (time.perf_counter() - start) / self.calls_per_round)
-
-
-def timed(spec: str) -> Timed:
+def timed(spec: str) -> tuple[str, Callable[[], object]]:
     text, *options = spec.split(":")
     shape = Shape.parse(text)
     threads = int(options[0]) if options else 1
@@ -62,25 +47,18 @@ def timed(spec: str) -> Timed:
             logits, targets, *lengths, num_threads=threads, out=losses, grad_out=grad
         )
 
-    size = shape.frames * shape.batch * (shape.classes + 4 * shape.labels)
-    calls = max(3, int(2e6 / size))  # ~2e6 values a round
     what = (" loss only" if loss_only else "") + (" float64" if dtype == np.float64 else "")
-    return Timed(f"T,N,C,L={text} threads={threads}{what}", call, calls)
+    return f"T,N,C,L={text} threads={threads}{what}", call
 
 
 def main(specs: list[str], rounds: int = 7) -> None:
-    cases = [timed(spec) for spec in specs]
-    for case in cases:  # warm-up
-        for _ in range(3):
-            case.call()
-    # Round r of every argument before round r + 1 of any: arguments compared
-    # with each other (a shape on one and on two threads) see the same stretch
-    # of a shared machine.
-    for _ in range(rounds):
-        for case in cases:
-            case.round()
-    for case in cases:
-        print(f"{case.label}: {case.best * 1e3:.3f} ms")
+    if not specs:
+        return
+    labels, calls = zip(*(timed(spec) for spec in specs))
+    # Every round, however long the arguments take: the script promises 7.
+    best = interleaved_best_seconds(calls, rounds=rounds, max_seconds=float("inf"))
+    for label, seconds in zip(labels, best):
+        print(f"{label}: {seconds * 1e3:.3f} ms")
 
 
 if __name__ == "__main__":
