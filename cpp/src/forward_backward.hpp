@@ -88,8 +88,9 @@ double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, const Th
 
 // The forward recursion, one frame at a time, accumulating the emissions'
 // log scales in frame order; ln p(l|x) = that sum + ln(end mass).  kExactness:
-// check every value for underflow (what the loss alone rests on).  With
-// checkpoints, row t is also kept there when t is a multiple of stride.
+// check every value for underflow (what the loss alone rests on), up to the
+// first frame where one did.  With checkpoints, row t is also kept there when
+// t is a multiple of stride.
 template <typename Space, bool kExactness>
 struct ForwardPass {
     const double *skip;
@@ -104,8 +105,10 @@ struct ForwardPass {
         RowCheck check;
         if (t == 0)
             Space::forward_first(e, labels, row, &check);
-        else
-            Space::template forward_step<kExactness>(prev, e, skip, labels, row, &check);
+        else if (kExactness && result->exact)
+            Space::template forward_step<true>(prev, e, skip, labels, row, &check);
+        else  // once a row is not exact, whether a later one is changes nothing
+            Space::template forward_step<false>(prev, e, skip, labels, row, &check);
         scales += log_scale;
         result->take(check);
         if (!result->exact && first_inexact < 0) first_inexact = t;

@@ -214,22 +214,38 @@ struct ProbabilitySpace {
                          *sk = skip + first * W;
             double *b = blank + first * W, *l = label + first * W;
             // Its first position also takes what flows in from block k - 1.
-            const V in = first > 0 ? at(pl, -1) : V::all(0.0), one = V::all(1.0), e0 = at(e, 0);
+            const V in = first > 0 ? at(pl, -1) : V::all(0.0), e0 = at(e, 0);
             with_block_sizes(blank_end - first, label_end - first, [&](auto blanks, auto block_labels) {
-                Mask<W> underflow =
-                    update<kExactness>(&b[0], e0, one, f.own * at(pb, 0) + f.incoming * in, at(pb, 0) + in);
-                if (block_labels > 0)
-                    underflow |= update<kExactness>(
-                        &l[0], at(el, 0), one, f.own * (at(pl, 0) + at(pb, 0)) + f.incoming * (at(sk, 0) * in),
-                        (at(pl, 0) + at(pb, 0)) + at(sk, 0) * in);
-                const V e_blank = e0 * f.own;
-                for (int64_t i = 1; i < blanks; ++i)
-                    underflow |= update<kExactness>(&b[i * W], e_blank, at(pb, i) + at(pl, i - 1), e0);
-                for (int64_t i = 1; i < block_labels; ++i) {
-                    const V sum = (at(pl, i) + at(pb, i)) + at(sk, i) * at(pl, i - 1);
-                    underflow |= update<kExactness>(&l[i * W], at(el, i) * f.own, sum, at(el, i));
+                // Computes the block's values, showing each to watch (see update()).
+                const auto compute = [&](auto watch) {
+                    update(&b[0], e0, f.own * at(pb, 0) + f.incoming * in, e0, at(pb, 0) + in, watch);
+                    if (block_labels > 0)
+                        update(&l[0], at(el, 0),
+                               f.own * (at(pl, 0) + at(pb, 0)) + f.incoming * (at(sk, 0) * in), at(el, 0),
+                               (at(pl, 0) + at(pb, 0)) + at(sk, 0) * in, watch);
+                    const V e_blank = e0 * f.own;
+                    for (int64_t i = 1; i < blanks; ++i) {
+                        const V sum = at(pb, i) + at(pl, i - 1);
+                        update(&b[i * W], e_blank, sum, e0, sum, watch);
+                    }
+                    for (int64_t i = 1; i < block_labels; ++i) {
+                        const V sum = (at(pl, i) + at(pb, i)) + at(sk, i) * at(pl, i - 1);
+                        update(&l[i * W], at(el, i) * f.own, sum, at(el, i), sum, watch);
+                    }
+                    return watch;
+                };
+                if constexpr (kExactness) {
+                    // Zeros that lose nothing (states not reached yet, a group's
+                    // padding) are below kTiny too: where they are expected (the
+                    // block's last blank had no mass), each value is asked whether
+                    // it underflowed; elsewhere only a block with a value below kTiny
+                    // (most have none) is computed again, the same values, to ask.
+                    const bool zeros_expected = any_of(at(pb, blanks - 1) == V::all(0.0));
+                    if (zeros_expected || any_of(compute(BelowTiny<W>{}).found))
+                        sums.underflow |= compute(Underflowed<W>{}).found;
+                } else {
+                    compute(Unwatched{});
                 }
-                sums.underflow |= underflow;
                 normalise_block<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
             });
         }
@@ -391,32 +407,39 @@ private:
         return {!(unit > nothing), unit, power_of_two(own), power_of_two(incoming)};
     }
 
-    // *value = (emission * multiplier) * sum, where sum is the predecessors'
-    // values already multiplied by their block factors; with kExactness, returns
-    // whether the value came out below kTiny although its exact value is
-    // positive: a positive emission and a positive unscaled sum.
-    template <bool kExactness, int W>
-    static Mask<W> update(double *value, Pack<W> emission, Pack<W> multiplier, Pack<W> sum, Pack<W> unscaled_sum) {
-        const Pack<W> v = (emission * multiplier) * sum;
-        v.store(value);
-        return exactness_lost<kExactness>(v, emission, unscaled_sum);
-    }
-
-    // *value = factor * sum with factor = emission * (block factor), the same
-    // check on the unscaled emission.
-    template <bool kExactness, int W>
-    static Mask<W> update(double *value, Pack<W> factor, Pack<W> sum, Pack<W> emission) {
+    // *value = factor * sum: the emission and the predecessors' sum, the block
+    // factors taken into one of them (into the emission at a block's inner
+    // positions, into each predecessor at its first, which takes from two
+    // blocks); watch(value, emission, unscaled_sum) sees it, unscaled_sum being
+    // the predecessors' sum without the factors.
+    template <int W, typename Watch>
+    static void update(double *value, Pack<W> factor, Pack<W> sum, Pack<W> emission, Pack<W> unscaled_sum,
+                       Watch &watch) {
         const Pack<W> v = factor * sum;
         v.store(value);
-        return exactness_lost<kExactness>(v, emission, sum);
+        watch(v, emission, unscaled_sum);
     }
 
-    template <bool kExactness, int W>
-    static Mask<W> exactness_lost(Pack<W> v, Pack<W> emission, Pack<W> sum) {
-        if constexpr (!kExactness) return Mask<W>{};
-        const Pack<W> zero = Pack<W>::all(0.0);
-        return (v < Pack<W>::all(kTiny)) & (emission > zero) & (sum > zero);
-    }
+    // The watches of update(): none; whether a value came out below kTiny; and
+    // whether one underflowed: came out below kTiny although its exact value is
+    // positive (a positive emission and a positive unscaled sum).
+    struct Unwatched {
+        template <int W>
+        void operator()(Pack<W>, Pack<W>, Pack<W>) {}
+    };
+    template <int W>
+    struct BelowTiny {
+        Mask<W> found{};
+        void operator()(Pack<W> v, Pack<W>, Pack<W>) { found |= v < Pack<W>::all(kTiny); }
+    };
+    template <int W>
+    struct Underflowed {
+        Mask<W> found{};
+        void operator()(Pack<W> v, Pack<W> emission, Pack<W> unscaled_sum) {
+            const Pack<W> zero = Pack<W>::all(0.0);
+            found |= (v < Pack<W>::all(kTiny)) & (emission > zero) & (unscaled_sum > zero);
+        }
+    };
 
     template <int W>
     static void clear_block(double *blank, double *label, int64_t first, int64_t blank_end, int64_t label_end,
