@@ -67,18 +67,24 @@ inline void fill_skip(const ExtendedLabel &label, double *skip) {
     for (int64_t j = 0; j < label.label_length(); ++j) skip[j] = (j > 0 && l[j] != l[j - 1]) ? 1.0 : 0.0;
 }
 
-// Reads frame t, starting its gradient row (read_frame(), or through a table
-// of its classes' exponentials where the number system keeps one and the
-// sequence uses_class_table()), and stores its emissions in e; returns its log
-// scale.  buffers: the reading thread's.
+// Whether frame_emissions() reads seq's frames through a table of its classes'
+// exponentials: where the number system keeps one, for logits, when the
+// sequence uses_class_table().
+template <typename Space, typename Real>
+bool reads_class_table(const Sequence<Real> &seq) {
+    return Space::kClassTable && !seq.log_probs && uses_class_table(seq.num_classes, seq.label.label_length());
+}
+
+// Reads frame t, starting its gradient row (through the class table, or
+// read_frame()), and stores its emissions in e; returns its log scale.
+// buffers: the reading thread's.
 template <typename Space, typename Real>
 double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, const ThreadBuffers &buffers,
                        LatticeResult *result) {
     RowCheck check;
     const auto read = [&] {
         if constexpr (Space::kClassTable)
-            if (!seq.log_probs && uses_class_table(seq.num_classes, seq.label.label_length()))
-                return Space::class_emissions(seq, t, buffers.class_exps, e, &check);
+            if (reads_class_table<Space>(seq)) return Space::class_emissions(seq, t, buffers.class_exps, e, 1, &check);
         return Space::emissions(seq, t, read_frame(seq, t, static_cast<Real *>(buffers.frame_exps)), e, &check);
     };
     const double log_scale = read();

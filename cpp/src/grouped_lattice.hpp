@@ -58,34 +58,45 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
             build_label_slots(seqs[w].label.labels(), labels(w), seqs[w].label.blank(), &scratch.slots[w]);
     }
 
-    // Each frame's emissions are read sequence by sequence into their own
-    // entries of frame_emissions, then interleaved into e(t) in one pass.  A
-    // sequence's entries past its label, and all of them once it has ended, stay
-    // the zeros written here.
+    // Frame t's emissions of lane w into e(t): through the class table straight
+    // into the lane's entries, otherwise into frame_emissions and copied there.
+    // The lane's entries past its label are zero, and all of them once its
+    // sequence has ended: zeroed in every frame's emissions with a gradient (each
+    // frame keeps its own), once without (one set serves every frame).
     double *frame_e[W];
     for (int w = 0; w < W; ++w) frame_e[w] = scratch.frame_emissions + w * (room + 1);
-    for (int64_t i = 0; i < W * (room + 1); ++i) scratch.frame_emissions[i] = 0.0;
+    const auto read_into_lane = [&](int w, int64_t t, double *lane) {
+        if (reads_class_table<Space>(seqs[w])) {
+            RowCheck check;
+            const double log_scale = Space::class_emissions(seqs[w], t, buffers.class_exps, lane, W, &check);
+            results[w].take(check);
+            return log_scale;
+        }
+        const double log_scale = frame_emissions<Space>(seqs[w], t, frame_e[w], buffers, &results[w]);
+        for (int64_t i = 0; i <= labels(w); ++i) lane[i * W] = frame_e[w][i];
+        return log_scale;
+    };
     double scales[W] = {};  // each lane's sum_t log_scale_t (ForwardPass)
     for (int64_t t = 0; t < frames; ++t) {
         for (int w = 0; w < W; ++w) {
+            double *lane = e(t) + w;  // entry i at lane[i * W]
             if (t >= seqs[w].frames) {
-                if (t == seqs[w].frames)
-                    for (int64_t i = 0; i <= labels(w); ++i) frame_e[w][i] = 0.0;
+                if (grad || t == seqs[w].frames)
+                    for (int64_t i = 0; i <= room; ++i) lane[i * W] = 0.0;
                 continue;
             }
-            const double log_scale = frame_emissions<Space>(seqs[w], t, frame_e[w], buffers, &results[w]);
+            const double log_scale = read_into_lane(w, t, lane);
+            for (int64_t i = labels(w) + 1; i <= room; ++i) lane[i * W] = 0.0;
             scales[w] += log_scale;
             if (grad) scratch.log_scale[t * W + w] = log_scale;
             if (t == 0) {
                 RowCheck check;
-                Space::forward_first(frame_e[w], labels(w), scratch.row, &check);
+                const double first[2] = {lane[0], labels(w) > 0 ? lane[W] : 0.0};  // all forward_first() reads
+                Space::forward_first(first, labels(w), scratch.row, &check);
                 results[w].take(check);
                 Space::copy_into_lane(scratch.row, labels(w), alpha(0), room, W, w);
             }
         }
-        double *lanes = e(t);
-        for (int64_t i = 0; i <= room; ++i)
-            for (int w = 0; w < W; ++w) lanes[i * W + w] = frame_e[w][i];
         if (t > 0) {
             RowCheck checks[W];
             if (grad)

@@ -105,10 +105,11 @@ struct ProbabilitySpace {
 
     // Frame t of logits through the table of e^{u_c - max u} (class_exps, [C]):
     // the gradient row starts as scale * softmax (0 for the posteriors), the
-    // emissions are the softmax's entries; returns log_scale_t = 0.
+    // emissions are the softmax's entries (entry k at e[k * e_stride]); returns
+    // log_scale_t = 0.
     template <typename Real>
     static double class_emissions(const Sequence<Real> &seq, int64_t t, double *class_exps, double *e,
-                                  RowCheck *check) {
+                                  int64_t e_stride, RowCheck *check) {
         const Real *row = seq.input_row(t);
         const int64_t classes = seq.num_classes, stride = seq.input_class_stride, labels = seq.label.label_length();
         const int32_t *label = seq.label.labels();
@@ -129,8 +130,11 @@ struct ProbabilitySpace {
         });
         const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; }), inverse = 1.0 / sum;
         e[0] = class_exps[seq.label.blank()] * inverse;
+        with_unit_stride(e_stride, [&](auto es) {
 #pragma omp simd  // element by element: loads gathered into vectors, the same bits
-        for (int64_t j = 0; j < labels; ++j) e[1 + j] = class_exps[label[j]] * inverse;
+            for (int64_t j = 0; j < labels; ++j) e[(1 + j) * es] = class_exps[label[j]] * inverse;
+            return 0;
+        });
         // A label position whose exponential flushed to 0 lost its probability.  That
         // needs an input more than -kLowest below the largest, which is rare: only
         // then are the label's classes checked.
