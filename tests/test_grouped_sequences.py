@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import fastctc
+from fastctc import reference
 
 GROUPED_LABELS = 64
 
@@ -90,7 +91,10 @@ def test_a_group_of_very_different_sequences() -> None:
     label_lengths = np.array([0, 1, 64, 32])
     input_lengths = np.array([1, 300, 130, 70])
     labels = rng.integers(1, classes, size=(4, 64))
-    loss, grad = fastctc.ctc_loss_and_grad(inputs, labels, input_lengths, label_lengths)
+    # One thread: four sequences a thread make a group (two threads would take two each).
+    loss, grad = fastctc.ctc_loss_and_grad(
+        inputs, labels, input_lengths, label_lengths, num_threads=1
+    )
     for n in range(4):
         one = slice(n, n + 1)
         loss_1, grad_1 = fastctc.ctc_loss_and_grad(
@@ -99,6 +103,37 @@ def test_a_group_of_very_different_sequences() -> None:
         np.testing.assert_array_equal(loss[n], loss_1[0])
         np.testing.assert_array_equal(grad[:, n], grad_1[:, 0])
     assert np.all(grad[1:, 0] == 0)  # past its one frame
+
+
+def test_a_group_whose_lanes_read_their_frames_differently() -> None:
+    # With 150 classes, a label of 24 positions or more has its frames read through a
+    # table of the classes' exponentials (C <= 2 |l| + 102: uses_class_table() in
+    # cpp/src/scratch.hpp), written straight into its lane of the group's emissions; a
+    # shorter one position by position, then copied into its lane. This group has two
+    # lanes of each kind, and inputs and labels of four lengths.
+    rng = np.random.default_rng(12)
+    frames, classes = 160, 150
+    inputs = rng.standard_normal((frames, 4, classes))
+    label_lengths = np.array([5, 40, 20, 64])
+    input_lengths = np.array([160, 90, 120, 150])
+    labels = rng.integers(1, classes, size=(4, 64))
+    args = (inputs, labels, input_lengths, label_lengths)
+    row_bytes = (2 * 64 + 1 + 64 // 32 + 3) * 8
+    assert fastctc.workspace_size(*args, num_threads=1) >= 4 * frames * row_bytes  # grouped
+    loss, grad = fastctc.ctc_loss_and_grad(*args, num_threads=1)
+    alone = fastctc.ctc_loss(*args, num_threads=1)
+    trimmed = [label[:length] for label, length in zip(labels, label_lengths)]
+    expected_loss, expected_grad = reference.ctc_loss_and_grad(inputs, trimmed, input_lengths)
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=1e-12)
+    for n in range(4):
+        one = slice(n, n + 1)
+        loss_1, grad_1 = fastctc.ctc_loss_and_grad(
+            inputs[:, one], labels[one], input_lengths[one], label_lengths[one], num_threads=1
+        )
+        np.testing.assert_array_equal(loss[n], loss_1[0])
+        np.testing.assert_array_equal(alone[n], loss_1[0])
+        np.testing.assert_array_equal(grad[:, n], grad_1[:, 0])
 
 
 def test_short_sequences_are_grouped_when_each_thread_gets_a_group() -> None:
