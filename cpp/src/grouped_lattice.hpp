@@ -86,13 +86,13 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
                 continue;
             }
             const double log_scale = read_into_lane(w, t, lane);
-            for (int64_t i = labels(w) + 1; i <= room; ++i) lane[i * W] = 0.0;
+            if (grad || t == 0)
+                for (int64_t i = labels(w) + 1; i <= room; ++i) lane[i * W] = 0.0;
             scales[w] += log_scale;
             if (grad) scratch.log_scale[t * W + w] = log_scale;
             if (t == 0) {
                 RowCheck check;
-                const double first[2] = {lane[0], labels(w) > 0 ? lane[W] : 0.0};  // all forward_first() reads
-                Space::forward_first(first, labels(w), scratch.row, &check);
+                Space::forward_first(lane, labels(w), scratch.row, &check, W);
                 results[w].take(check);
                 Space::copy_into_lane(scratch.row, labels(w), alpha(0), room, W, w);
             }

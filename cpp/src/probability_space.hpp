@@ -172,9 +172,10 @@ struct ProbabilitySpace {
     }
     static double probability(double e, double factor) { return e * factor; }
 
-    // alpha_0: a path starts in the first blank or the first label (eq. (6)).
-    static void forward_first(const double *e, int64_t labels, double *row, RowCheck *check) {
-        first_or_last(row, labels, 0, e[0], 0, labels > 0 ? e[1] : 0.0, check);
+    // alpha_0: a path starts in the first blank or the first label (eq. (6));
+    // emission k at e[k * e_stride].
+    static void forward_first(const double *e, int64_t labels, double *row, RowCheck *check, int64_t e_stride = 1) {
+        first_or_last(row, labels, 0, e[0], 0, labels > 0 ? e[e_stride] : 0.0, check);
     }
 
     // beta_{T-1}: a path ends in the last label or the final blank.
