@@ -239,6 +239,25 @@ def test_label_emissions_of_every_length_on_a_large_alphabet() -> None:
         np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=1e-13, err_msg=str(length))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rows_of_every_length_past_a_cache_line(rng: np.random.Generator, dtype: type) -> None:
+    # Rows of more than 64 classes are read a cache line at a time, the last line moved
+    # back to overlap the one before (for_each_in_lines()): 16 floats or 8 doubles a
+    # line, so these lengths put the overlap at every place in a line, through the class
+    # table (65 to 80 classes, labels of 4) and without it (107 to 122, labels of 2).
+    shapes = [(classes, 4) for classes in range(65, 81)] + [(c, 2) for c in range(107, 123)]
+    for classes, label_length in shapes:
+        logits = (3.0 * rng.standard_normal((12, 2, classes))).astype(dtype)
+        targets = rng.integers(1, classes, size=(2, label_length))
+        expected_loss, expected_grad = reference.ctc_loss_and_grad(
+            logits.astype(np.float64), targets
+        )
+        loss, grad = fastctc.ctc_loss_and_grad(logits, targets)
+        np.testing.assert_allclose(loss, expected_loss, **TOLERANCES[dtype], err_msg=str(classes))
+        np.testing.assert_allclose(grad, expected_grad, **TOLERANCES[dtype], err_msg=str(classes))
+        np.testing.assert_array_equal(fastctc.ctc_loss(logits, targets), loss, err_msg=str(classes))
+
+
 LONG_SEQUENCES = [
     # Long inputs that fit the label badly: the forward mass runs far ahead of the
     # posterior, by more than a double's range (a probability-space path that

@@ -103,6 +103,14 @@ struct ProbabilitySpace {
         return shift - log_norm;
     }
 
+    // A class table entry, e^{u - max} in double: a lower degree for float
+    // inputs (see above), the clamping only with kMayFlush (exp_nonpositive()).
+    template <bool kMayFlush, typename Real>
+    FASTCTC_ALWAYS_INLINE static double table_entry(Real u, double max) {
+        constexpr int kDegree = std::is_same_v<Real, float> ? kFloatInputDegree : ExpTraits<double>::kDegree;
+        return exp_nonpositive<double, kDegree, kMayFlush>(double(u) - max);
+    }
+
     // Frame t of logits through the table of e^{u_c - max u} (class_exps, [C]):
     // the gradient row starts as scale * softmax (0 for the posteriors), the
     // emissions are the softmax's entries (entry k at e[k * e_stride]); returns
@@ -113,20 +121,25 @@ struct ProbabilitySpace {
         const Real *row = seq.input_row(t);
         const int64_t classes = seq.num_classes, stride = seq.input_class_stride, labels = seq.label.label_length();
         const int32_t *label = seq.label.labels();
-        const RowRange<Real> range = row_range(row, classes, stride, seq.next_input_row(t));
+        const Real *next = seq.next_input_row(t);
+        const RowRange<Real> range = row_range(row, classes, stride, next);
         const double max = double(range.max);
-        // A lower degree for float inputs (see above); the clamping only where an
-        // exponential can flush (with_flushing()).
-        constexpr int kTableDegree = std::is_same_v<Real, float> ? kFloatInputDegree : ExpTraits<double>::kDegree;
+        // The clamping only where an exponential can flush (with_flushing()); a
+        // long row fetches the next one as it goes (for_each_in_lines()).
         const bool may_flush = with_flushing<double>(range, [&](auto flushing) {
-            with_unit_stride(stride, [&](auto s) {
-                for_each_in_chunks(classes, [&](int64_t c, int) {
-                    class_exps[c] =
-                        exp_nonpositive<double, kTableDegree, decltype(flushing)::value>(double(row[c * s]) - max);
+            constexpr bool kMayFlush = decltype(flushing)::value;
+            if (is_long_row(classes, stride)) {
+                for_each_in_lines(row, classes, next, [&](int64_t c, int) {
+                    class_exps[c] = table_entry<kMayFlush>(row[c], max);
                 });
-                return 0;
-            });
-            return decltype(flushing)::value;
+            } else {
+                with_unit_stride(stride, [&](auto s) {
+                    for_each_in_chunks(
+                        classes, [&](int64_t c, int) { class_exps[c] = table_entry<kMayFlush>(row[c * s], max); });
+                    return 0;
+                });
+            }
+            return kMayFlush;
         });
         const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; }), inverse = 1.0 / sum;
         e[0] = class_exps[seq.label.blank()] * inverse;
