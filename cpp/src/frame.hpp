@@ -89,7 +89,9 @@ inline bool is_long_row(int64_t classes, int64_t stride) { return stride == 1 &&
 // is fetched.  A row of a few kilobytes is a page of its own, where the
 // hardware's prefetcher starts cold.  The pass that computes the exponentials
 // fetches: their arithmetic hides the fetches, where the range pass, which does
-// little else, waited on them (a third of the C=5000 loss alone's time).
+// little else, waited on them (a third of the C=5000 loss alone's time).  The
+// prefetches stay in this function's own body: GCC 12 deleted one made inside a
+// lambda, taking the lambda for a function without effects.
 template <typename Real, typename Element>
 FASTCTC_ALWAYS_INLINE void for_each_in_lines(const Real *row, int64_t classes, const Real *next, Element element) {
     constexpr int kLine = kLineOf<Real>;

@@ -125,7 +125,9 @@ struct ProbabilitySpace {
         const RowRange<Real> range = row_range(row, classes, stride, next);
         const double max = double(range.max);
         // The clamping only where an exponential can flush (with_flushing()); a
-        // long row fetches the next one as it goes (for_each_in_lines()).
+        // long row fetches the next one as it goes (for_each_in_lines()).  Each
+        // loop takes a lambda of its own: GCC did not inline one lambda passed to
+        // both, and the loops then did not vectorise.
         const bool may_flush = with_flushing<double>(range, [&](auto flushing) {
             constexpr bool kMayFlush = decltype(flushing)::value;
             if (is_long_row(classes, stride)) {
