@@ -110,7 +110,10 @@ FASTCTC_ALWAYS_INLINE void for_each_in_lines(const Real *row, int64_t classes, c
 }
 
 // The smallest and the largest of a long contiguous row, a cache line at a time.
-// Per place in the line, then over the places: exact in any order.
+// Per place in the line, then over the places: exact in any order.  A loop of its
+// own, not for_each_in_lines(): that one's fetch (here of the row itself) and
+// overlapped last line took 7% more instructions on the C=5000 loss alone
+// (callgrind: 122.4 against 114.4 M a call).
 template <typename Real>
 inline RowRange<Real> contiguous_row_range(const Real *row, int64_t classes) {
     constexpr int kLine = kLineOf<Real>;
