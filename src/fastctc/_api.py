@@ -4,8 +4,10 @@ Every error a caller can cause is raised here, before any native work starts and
 before anything is written to ``out`` or ``grad_out``, with a message that names
 the argument, the index and the value. Normalisation happens once: the inputs
 become a (T, N, C)-indexed view of the caller's array (never a copy of it), the
-labels one concatenated int32 array, the lengths int64 arrays. The binding in
-_ctc.pyx then only passes pointers and strides to the C core.
+labels one concatenated int32 array, the lengths int64 arrays (for the usual
+NumPy arguments in one compiled pass, _targets.pyx, which leaves naming an error
+to the steps here). The binding in _ctc.pyx then only passes pointers and strides
+to the C core.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Literal, Union, cast
 import numpy as np
 import numpy.typing as npt
 
-from fastctc import _ctc
+from fastctc import _ctc, _targets
 
 Layout = Literal["TNC", "NTC"]
 Reduction = Literal["none", "sum", "mean"]
@@ -332,18 +334,80 @@ def _prepare_targets(
     blank: int,
 ) -> _Targets:
     """Checks and normalises everything but the inputs, given their (T, N, C) shape."""
+    blank_index = _check_blank(blank, shape_tnc[2])
+    packed = _packed_targets(shape_tnc, labels, input_lengths, label_lengths, blank_index)
+    if packed is not None:
+        return packed
+    return _checked_targets(shape_tnc, labels, input_lengths, label_lengths, blank_index)
+
+
+def _checked_targets(
+    shape_tnc: tuple[int, ...],
+    labels: LabelsLike,
+    input_lengths: npt.ArrayLike | None,
+    label_lengths: npt.ArrayLike | None,
+    blank: int,
+) -> _Targets:
+    """The general path of _prepare_targets(): any kind of argument, checked step by
+    step, and the one place that names what is wrong with it."""
     max_time, batch_size, num_classes = shape_tnc
-    blank_index = _check_blank(blank, num_classes)
     flat_labels, lengths = _as_labels(labels, label_lengths, batch_size)
-    _check_label_values(flat_labels, lengths, labels, num_classes, blank_index)
+    _check_label_values(flat_labels, lengths, labels, num_classes, blank)
     return _Targets(
         labels=flat_labels.astype(np.int32),
         input_lengths=_as_lengths(
             "input_lengths", input_lengths, batch_size, default=max_time, upper=("T", max_time)
         ),
         label_lengths=lengths,
-        blank=blank_index,
+        blank=blank,
     )
+
+
+_PACKED_LABELS = (np.dtype(np.int32), np.dtype(np.int64))
+_PACKED_LENGTHS = np.dtype(np.int64)
+
+
+def _packed_targets(
+    shape_tnc: tuple[int, ...],
+    labels: LabelsLike,
+    input_lengths: npt.ArrayLike | None,
+    label_lengths: npt.ArrayLike | None,
+    blank: int,
+) -> _Targets | None:
+    """The usual arguments' targets, checked and packed in one compiled pass
+    (_targets.pyx): NumPy int32 or int64 labels, padded or (with label_lengths)
+    concatenated, and int64 lengths or none. None for any other kind of argument
+    and for any value out of range, which the general path then names."""
+    max_time, batch_size, num_classes = shape_tnc
+    if not isinstance(labels, np.ndarray) or labels.dtype not in _PACKED_LABELS:
+        return None
+    for lengths in (input_lengths, label_lengths):
+        if lengths is not None and not (
+            isinstance(lengths, np.ndarray)
+            and lengths.dtype == _PACKED_LENGTHS
+            and lengths.ndim == 1
+        ):
+            return None
+    if labels.ndim == 2:
+        rows, concatenated = labels, False
+    elif labels.ndim == 1 and label_lengths is not None:
+        rows, concatenated = labels[np.newaxis], True
+    else:
+        return None
+    packed = _targets.pack_targets(
+        rows,
+        concatenated,
+        cast("npt.NDArray[np.int64] | None", label_lengths),  # as the loop found them
+        cast("npt.NDArray[np.int64] | None", input_lengths),
+        batch_size,
+        max_time,
+        num_classes,
+        blank,
+    )
+    if packed is None:
+        return None
+    flat_labels, checked_input_lengths, checked_label_lengths = packed
+    return _Targets(flat_labels, checked_input_lengths, checked_label_lengths, blank)
 
 
 def _as_inputs(inputs: npt.ArrayLike, layout: str) -> tuple[FloatArray, FloatArray]:
