@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import tracemalloc
+from typing import Any
 
 import numpy as np
 import pytest
@@ -247,6 +249,35 @@ def test_a_thread_reuses_its_workspace() -> None:
         tracemalloc.stop()
     assert peak < workspace / 10
     np.testing.assert_array_equal(loss, expected)
+
+
+def test_a_thread_grows_its_workspace_for_a_larger_batch() -> None:
+    # Each call in a fresh thread starts from no workspace; one thread running a small
+    # batch, a larger one, then the small one again must grow its workspace in between
+    # and give each call the bits of the fresh threads.
+    rng = np.random.default_rng(4)
+    small = (rng.standard_normal((20, 2, 6)), rng.integers(1, 6, size=(2, 4)))
+    large = (rng.standard_normal((300, 3, 6)), rng.integers(1, 6, size=(3, 90)))
+    assert fastctc.workspace_size(*large, num_threads=1) > fastctc.workspace_size(
+        *small, num_threads=1
+    )
+
+    def run(*problems: tuple[np.ndarray, np.ndarray]) -> list[tuple[Any, np.ndarray]]:
+        results: list[tuple[Any, np.ndarray]] = []
+        thread = threading.Thread(
+            target=lambda: results.extend(
+                fastctc.ctc_loss_and_grad(*problem, num_threads=1) for problem in problems
+            )
+        )
+        thread.start()
+        thread.join()
+        return results
+
+    in_one_thread = run(small, large, small)
+    fresh = [run(problem)[0] for problem in (small, large, small)]
+    for (loss, grad), (fresh_loss, fresh_grad) in zip(in_one_thread, fresh, strict=True):
+        np.testing.assert_array_equal(loss, fresh_loss)
+        np.testing.assert_array_equal(grad, fresh_grad)
 
 
 def test_workspace_grows_with_threads_not_batch(rng: np.random.Generator) -> None:

@@ -225,36 +225,45 @@ def _compute(
     writes_out_directly = reduction == "none" and out is not None and out.flags.c_contiguous
     losses = out if writes_out_directly else np.empty(problem.batch_size, problem.dtype)
     assert losses is not None
-    workspace = _thread_workspace(_workspace_bytes(problem, grad is not None))
-    _ctc.ctc_loss(
-        problem.inputs_tnc,
-        problem.labels,
-        problem.input_lengths,
-        problem.label_lengths,
-        blank=problem.blank,
-        log_probs=bool(log_probs),
-        zero_infinity=bool(zero_infinity),
-        num_threads=problem.num_threads,
-        losses_out=losses,
-        grad_out=None if grad is None else _tnc_view(grad, problem.layout),
-        grad_scale=_grad_scale(problem.label_lengths, problem.dtype, reduction),
-        workspace=workspace,
-    )
+
+    def run(workspace: npt.NDArray[np.uint8]) -> bool:
+        return _ctc.ctc_loss(
+            problem.inputs_tnc,
+            problem.labels,
+            problem.input_lengths,
+            problem.label_lengths,
+            blank=problem.blank,
+            log_probs=bool(log_probs),
+            zero_infinity=bool(zero_infinity),
+            num_threads=problem.num_threads,
+            losses_out=losses,
+            grad_out=None if grad is None else _tnc_view(grad, problem.layout),
+            grad_scale=_grad_scale(problem.label_lengths, problem.dtype, reduction),
+            workspace=workspace,
+        )
+
+    # This thread's workspace as its earlier calls left it; its size is asked only
+    # when the core finds it too small (a first call, a larger batch).
+    if not run(_thread_workspace()) and not run(
+        _thread_workspace(_workspace_bytes(problem, grad is not None))
+    ):
+        raise RuntimeError("fastctc core: the workspace of the size it asked for was too small")
     return losses
 
 
 _workspaces = threading.local()
 
 
-def _thread_workspace(nbytes: int) -> npt.NDArray[np.uint8]:
-    """This thread's workspace, at least ``nbytes``: the one of its earlier calls when
-    that is large enough. (A fresh workspace of many megabytes is mapped and faulted in
-    page by page on every call: a third of the time of a 5000-frame sequence.)"""
+def _thread_workspace(nbytes: int = 0) -> npt.NDArray[np.uint8]:
+    """This thread's workspace, made at least ``nbytes`` long: the one of its earlier
+    calls when that is large enough. (A fresh workspace of many megabytes is mapped and
+    faulted in page by page on every call: a third of the time of a 5000-frame
+    sequence.)"""
     buffer = getattr(_workspaces, "buffer", None)
     if buffer is None or buffer.nbytes < nbytes:
         buffer = np.empty(nbytes, np.uint8)
         _workspaces.buffer = buffer
-    return cast("npt.NDArray[np.uint8]", buffer[:nbytes])
+    return cast("npt.NDArray[np.uint8]", buffer)
 
 
 def _workspace_bytes(problem: _Problem, with_grad: bool) -> int:

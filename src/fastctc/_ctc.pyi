@@ -33,7 +33,7 @@ def ctc_loss(
     grad_out: npt.NDArray[np.floating] | None,
     grad_scale: npt.NDArray[np.floating] | None,
     workspace: npt.NDArray[np.uint8],
-) -> None: ...
+) -> bool: ...
 def ctc_posteriors(
     inputs: npt.NDArray[np.floating],
     labels: npt.NDArray[np.int32],

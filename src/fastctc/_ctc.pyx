@@ -10,7 +10,9 @@ Design:
   arrays are accepted), plain for what is written. Strides are passed as element
   strides, so transposed and sliced views reach the core without a copy.
 - One `with nogil:` around each native call: other Python threads run meanwhile.
-- A status other than success becomes a Python exception with the core's message.
+- A status other than success becomes a Python exception with the core's message,
+  but for ctc_loss's workspace being too small: it returns False, for _api.py to
+  grow the workspace and call again (the core says so before it writes anything).
   The C declarations and that conversion live in _ctc_api.pxd, shared with the
   CUDA binding (_ctc_cuda.pyx).
 - A beam-search scorer is a Python callable behind the C API's plain function
@@ -129,7 +131,10 @@ def ctc_loss(const real[:, :, :] inputs,         # IN  (T, N, C), any strides
         else:
             status = fastctc_ctc_loss_f64(&batch, &options, inputs_ptr, input_strides, losses_ptr,
                                           grad_ptr, grad_strides, scale_ptr, workspace_ptr, workspace_bytes)
+    if status == FASTCTC_STATUS_WORKSPACE_TOO_SMALL:
+        return False  # said before anything is written: the caller grows it and calls again
     raise_for_status(status)
+    return True
 
 
 
