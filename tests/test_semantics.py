@@ -101,6 +101,47 @@ def test_long_padding_rows_are_zeroed_at_any_alignment(
     np.testing.assert_allclose(grad, expected, rtol=0, atol=1e-7 if dtype == np.float32 else 1e-13)
 
 
+@pytest.mark.parametrize("layout", ["TNC", "NTC"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_padding_is_zeroed_in_runs_of_neighbouring_sequences(
+    rng: np.random.Generator, layout: str, threads: int
+) -> None:
+    # The padding is zeroed a frame at a time across the batch, neighbouring
+    # sequences' rows in one run where they lie end to end (kernels.cpp), 8 frames a
+    # unit of work: lengths with runs of ended neighbours, ends inside and at the
+    # edges of those units, and a gradient whose rows are not end to end.
+    frames, batch, classes = 30, 7, 5
+    problem = random_problem(rng, frames=frames, batch=batch, classes=classes, max_label=3)
+    problem.input_lengths[:] = [30, 5, 8, 9, 30, 17, 16]
+    inputs = (
+        problem.inputs if layout == "TNC" else np.ascontiguousarray(problem.inputs.swapaxes(0, 1))
+    )
+    wide = np.full((*inputs.shape[:2], 2 * classes), 123.0)
+    for grad_out in (np.full_like(inputs, 123.0), wide[..., ::2]):
+        _, grad = fastctc.ctc_loss_and_grad(
+            inputs,
+            problem.labels,
+            problem.input_lengths,
+            layout=layout,
+            num_threads=threads,
+            grad_out=grad_out,
+        )
+        tnc = grad if layout == "TNC" else grad.swapaxes(0, 1)
+        _, expected = reference.ctc_loss_and_grad(
+            problem.inputs, problem.labels, problem.input_lengths
+        )
+        np.testing.assert_allclose(tnc, expected, rtol=0, atol=1e-13)
+        for n, length in enumerate(problem.input_lengths):
+            assert np.all(tnc[length:, n] == 0.0)
+    assert np.all(wide[..., 1::2] == 123.0)  # the rows' gaps untouched
+    posteriors = fastctc.ctc_posteriors(
+        inputs, problem.labels, problem.input_lengths, layout=layout, num_threads=threads
+    )
+    states = posteriors.states if layout == "TNC" else posteriors.states.swapaxes(0, 1)
+    for n, length in enumerate(problem.input_lengths):
+        assert np.all(states[length:, n] == 0.0)
+
+
 def test_empty_labels_and_zero_length_inputs() -> None:
     logits = np.array([[[0.5, -1.0, 2.0]], [[1.0, 0.0, -0.5]]])  # T=2, N=1, C=3
     loss, grad = fastctc.ctc_loss_and_grad(logits, [[]], blank=0)

@@ -122,7 +122,7 @@ fastctc_status beam_search(const fastctc_batch *batch, const fastctc_options *op
     const int64_t paths = config.top_paths;
     parallel_for_dynamic(threads, size, [&](int64_t i, int thread) {
         const int64_t n = order[i];
-        const Sequence<Real> seq = read_only_sequence(inputs, input_strides, n, batch->input_lengths[n], max_time,
+        const Sequence<Real> seq = read_only_sequence(inputs, input_strides, n, batch->input_lengths[n],
                                                       batch->num_classes, ExtendedLabel(nullptr, 0, options->blank),
                                                       options->log_probs != 0);
         const int64_t first = n * paths;  // this sequence's first hypothesis

@@ -66,7 +66,7 @@ fastctc_status align(const fastctc_batch *batch, const fastctc_options *options,
         void *region = layout.batch.region(base, thread);
         const ViterbiScratch scratch{at_offset<double>(region, layout.delta), at_offset<double>(region, layout.log_norm),
                                      at_offset<uint8_t>(region, layout.moves)};
-        const Sequence<Real> seq = read_only_sequence(inputs, input_strides, n, batch->input_lengths[n], max_time,
+        const Sequence<Real> seq = read_only_sequence(inputs, input_strides, n, batch->input_lengths[n],
                                                       batch->num_classes, ExtendedLabel(batch->labels + label_offsets[n], batch->label_lengths[n], options->blank),
                                                       options->log_probs != 0);
         const int64_t j = label_offsets[n];

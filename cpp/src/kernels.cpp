@@ -29,7 +29,6 @@ Sequence<Real> sequence_of(const BatchJob<Real> &job, int64_t n) {
         job.grad ? job.grad_strides[0] : 0,
         job.grad ? job.grad_strides[2] : 0,
         batch.input_lengths[n],
-        batch.max_time,
         batch.num_classes,
         ExtendedLabel(batch.labels + job.label_offsets[n], batch.label_lengths[n], job.options->blank),
         job.options->log_probs != 0,
@@ -53,14 +52,56 @@ void zero_grad_rows(const Sequence<Real> &seq, int64_t first, int64_t last) {
     if (streamed) finish_streamed_stores();  // no fence for a sequence without padding, or with short rows
 }
 
-// The loss of one sequence and its gradient rows [0, T).  run(space) computes
-// the lattice in a number system (ProbabilitySpace{} or LogSpace{}): the fast
-// one first, the exact one when the fast one cannot vouch for its result.
-// Where both paths vouch for theirs, the loss alone and the loss with the
-// gradient are the same bits; otherwise they agree to rounding.
+// `count` rows of `width` elements (row r at rows + r * row_stride, element c
+// at c * stride): 0, as one run where they lie end to end.  Returns whether it
+// streamed (write_streamed_zeros()).
+template <typename Real>
+bool zero_rows(Real *rows, int64_t count, int64_t width, int64_t row_stride, int64_t stride) {
+    if (stride == 1 && row_stride == width) return write_streamed_zeros(count * width, rows, 1);
+    bool streamed = false;
+    for (int64_t r = 0; r < count; ++r) streamed = write_streamed_zeros(width, rows + r * row_stride, stride) || streamed;
+    return streamed;
+}
+
+// The padding of frames [first, last): the gradient (or occupancy) rows of the
+// sequences whose input ended before each frame, 0.  Frame by frame across the
+// batch rather than sequence by sequence: a frame's rows of neighbouring
+// sequences lie side by side in a (T, N, C) batch, so each run of them is one
+// write, where one sequence's padding rows are a row each, N rows apart.
+template <typename Real>
+void zero_padding(const BatchJob<Real> &job, int64_t first, int64_t last) {
+    const fastctc_batch &batch = *job.batch;
+    const int64_t *g = job.grad_strides, *s = job.state_strides;
+    bool streamed = false;
+    for (int64_t t = first; t < last; ++t) {
+        for (int64_t n = 0; n < batch.batch_size;) {
+            if (batch.input_lengths[n] > t) {
+                ++n;
+                continue;
+            }
+            int64_t end = n + 1;  // sequences [n, end) have ended by frame t
+            while (end < batch.batch_size && batch.input_lengths[end] <= t) ++end;
+            streamed = zero_rows(job.grad + t * g[0] + n * g[1], end - n, batch.num_classes, g[1], g[2]) || streamed;
+            if (job.state_occupancy)
+                streamed = zero_rows(job.state_occupancy + t * s[0] + n * s[1], end - n, job.num_states, s[1], s[2]) ||
+                           streamed;
+            n = end;
+        }
+    }
+    if (streamed) finish_streamed_stores();
+}
+
+// Frames of padding zeroed by one unit of work (run_batch()).
+inline constexpr int64_t kPaddingFrames = 8;
+
+// The loss of one sequence and its gradient rows [0, T_n) (run_batch() zeroes
+// the padding).  run(space) computes the lattice in a number system
+// (ProbabilitySpace{} or LogSpace{}): the fast one first, the exact one when the
+// fast one cannot vouch for its result.  Where both paths vouch for theirs, the
+// loss alone and the loss with the gradient are the same bits; otherwise they
+// agree to rounding.
 template <typename Real, typename Run>
 double sequence_loss(const Sequence<Real> &seq, ThreadScratch *scratch, Run run) {
-    if (seq.grad) zero_grad_rows(seq, seq.frames, seq.max_time);  // padding frames
     if (seq.frames < seq.label.min_frames()) {  // too few frames for the label and its blanks
         if (seq.grad) zero_grad_rows(seq, 0, seq.frames);
         return INFINITY;
@@ -103,8 +144,6 @@ void group_losses(const BatchJob<Real> &job, const int64_t *members, ThreadScrat
     const Sequence<Real> seqs[kGroupSize] = {sequence_of(job, members[0]), sequence_of(job, members[1]),
                                              sequence_of(job, members[2]), sequence_of(job, members[3])};
     LatticeResult results[kGroupSize];
-    for (const Sequence<Real> &seq : seqs)
-        if (seq.grad) zero_grad_rows(seq, seq.frames, seq.max_time);  // padding frames
     lattice_group(seqs, scratch->group, scratch->buffers, results);
     for (int w = 0; w < kGroupSize; ++w) {
         const bool vouched = results[w].trusted(seqs[w].grad != nullptr);
@@ -113,11 +152,26 @@ void group_losses(const BatchJob<Real> &job, const int64_t *members, ThreadScrat
     }
 }
 
+// The batch's padding (zero_padding(), kPaddingFrames frames a unit from the
+// first frame past the shortest input), then its sequences, most work first.
+// (Padding last, filling the threads' idle ends, took 2% more time on T=250 N=32
+// C=1024 var at two threads, whose padding rows are streamed: BENCHMARKS.md.)
 template <typename Real>
 void run_batch(const BatchJob<Real> &job) {
     const IeeeArithmetic ieee;  // the calling thread's part (parallel regions set their own)
     const WorkspaceLayout &layout = *job.layout;
+    const fastctc_batch &batch = *job.batch;
+    int64_t padded_from = batch.max_time;
+    if (job.grad)
+        for (int64_t n = 0; n < batch.batch_size; ++n)
+            if (batch.input_lengths[n] < padded_from) padded_from = batch.input_lengths[n];
+    const int64_t padding_units = (batch.max_time - padded_from + kPaddingFrames - 1) / kPaddingFrames;
+    const auto zero_padding_unit = [&](int64_t unit) {
+        const int64_t first = padded_from + unit * kPaddingFrames;
+        zero_padding(job, first, first + kPaddingFrames < batch.max_time ? first + kPaddingFrames : batch.max_time);
+    };
     if (layout.shared_sequence) {  // one sequence: all threads work on it
+        for (int64_t unit = 0; unit < padding_units; ++unit) zero_padding_unit(unit);
         const Sequence<Real> seq = sequence_of(job, 0);
         ThreadScratch scratch = thread_scratch(job.base, layout, 0);
         const double loss = sequence_loss(seq, &scratch, [&](auto space) {
@@ -128,8 +182,9 @@ void run_batch(const BatchJob<Real> &job) {
         job.losses[0] = finish_loss(job, loss);
         return;
     }
-    parallel_for_dynamic(layout.num_threads, job.units, [&](int64_t unit, int thread) {
-        const int64_t start = job.unit_starts[unit], n = job.order[start];
+    parallel_for_dynamic(layout.num_threads, job.units + padding_units, [&](int64_t unit, int thread) {
+        if (unit < padding_units) return zero_padding_unit(unit);
+        const int64_t start = job.unit_starts[unit - padding_units], n = job.order[start];
         ThreadScratch scratch = thread_scratch(job.base, layout, thread);
         if (start < job.grouped)
             group_losses(job, job.order + start, &scratch);

@@ -17,7 +17,6 @@ struct Sequence {
     int64_t grad_time_stride;
     int64_t grad_class_stride;
     int64_t frames;              // input length T_n
-    int64_t max_time;            // T: gradient rows [frames, max_time) are zeroed
     int64_t num_classes;         // C
     ExtendedLabel label;
     bool log_probs;              // inputs are log-scores, not logits
@@ -42,7 +41,7 @@ struct Sequence {
 // no posteriors. inputs may be null for an empty batch.
 template <typename Real>
 Sequence<Real> read_only_sequence(const Real *inputs, const int64_t input_strides[3], int64_t n, int64_t frames,
-                                  int64_t max_time, int64_t num_classes, ExtendedLabel label, bool log_probs) {
+                                  int64_t num_classes, ExtendedLabel label, bool log_probs) {
     return Sequence<Real>{inputs ? inputs + n * input_strides[1] : nullptr,
                           input_strides[0],
                           input_strides[2],
@@ -50,7 +49,6 @@ Sequence<Real> read_only_sequence(const Real *inputs, const int64_t input_stride
                           0,
                           0,
                           frames,
-                          max_time,
                           num_classes,
                           label,
                           log_probs,
