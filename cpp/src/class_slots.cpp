@@ -1,27 +1,25 @@
 #include "class_slots.hpp"
 
-#include <algorithm>
-
 namespace fastctc {
 
 void build_label_slots(const int32_t *label, int64_t label_length, int32_t blank, LabelSlots *slots) {
     int32_t *klass = slots->klass;
     klass[0] = blank;  // labels are never the blank
-    std::copy(label, label + label_length, klass + 1);
-    std::sort(klass + 1, klass + 1 + label_length);
-    const int64_t count = std::unique(klass + 1, klass + 1 + label_length) - klass;
-    auto slot_of = [&](int32_t c) { return int32_t(std::lower_bound(klass + 1, klass + count, c) - klass); };
-
     slots->source[0] = 0;
-    for (int64_t k = 1; k < count; ++k) slots->source[k] = -1;
-    int64_t repeat_count = 0;
+    int64_t count = 1, repeat_count = 0;
     for (int64_t j = 0; j < label_length; ++j) {
-        const int32_t slot = slot_of(label[j]);
-        if (slots->source[slot] < 0) {
-            slots->source[slot] = int32_t(1 + j);
+        // The slots so far, searched in turn: |l| x K comparisons, once a sequence,
+        // below what its lattice costs (at least |l| frames of 2|l| + 1 states).
+        // Sorting the classes and searching them by halves took longer on labels of
+        // 10 to 40 (mispredicted branches): BENCHMARKS.md.
+        int64_t slot = 1;
+        while (slot < count && klass[slot] != label[j]) ++slot;
+        if (slot == count) {
+            klass[count] = label[j];
+            slots->source[count++] = int32_t(1 + j);
         } else {
             slots->repeats[repeat_count] = int32_t(j);
-            slots->repeat_slots[repeat_count++] = slot;
+            slots->repeat_slots[repeat_count++] = int32_t(slot);
         }
     }
     slots->count = count;

@@ -6,15 +6,16 @@
 // compact list of the K distinct classes (K <= |l| + 1) lets each frame
 // accumulate K numbers instead of touching all C classes.
 //
-// Compiled once (class_slots.cpp), not per instruction set: it sorts, and
-// std::sort must not be instantiated in the per-ISA kernel units (see isa.hpp).
+// Built once a sequence, by class_slots.cpp (compiled once, not per instruction
+// set: nothing in it is worth vectorising).
 #pragma once
 
 #include <cstdint>
 
 namespace fastctc {
 
-// Slot 0 is the blank's, the others the label's classes in ascending order.
+// Slot 0 is the blank's, the others the label's classes in the order they first
+// appear (the order of the slots changes no result: each gathers its own class).
 struct LabelSlots {
     int32_t *klass;         // [K] class of each slot
     int32_t *source;        // [K] where the slot's class first appears: 0 for the blank,

@@ -6,7 +6,7 @@
 // its own copy of every inline function, so the linker can never merge an
 // AVX2-compiled copy into code that runs on a CPU without AVX2.  Kernel code
 // calls no std algorithm templates for the same reason (those would be shared
-// weak symbols); class_slots.cpp, compiled once, does its sorting.
+// weak symbols).
 #pragma once
 
 #ifndef FASTCTC_ISA
