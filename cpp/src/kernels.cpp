@@ -41,17 +41,6 @@ Sequence<Real> sequence_of(const BatchJob<Real> &job, int64_t n) {
     };
 }
 
-// Gradient (or occupancy) rows [first, last) of a sequence: 0.
-template <typename Real>
-void zero_grad_rows(const Sequence<Real> &seq, int64_t first, int64_t last) {
-    bool streamed = false;
-    for (int64_t t = first; t < last; ++t) {
-        streamed = write_streamed_zeros(seq.num_classes, seq.grad_row(t), seq.grad_class_stride) || streamed;
-        if (seq.state_occupancy) write_zeros(seq.num_states, seq.state_row(t), seq.state_stride);
-    }
-    if (streamed) finish_streamed_stores();  // no fence for a sequence without padding, or with short rows
-}
-
 // `count` rows of `width` elements (row r at rows + r * row_stride, element c
 // at c * stride): 0, as one run where they lie end to end.  Returns whether it
 // streamed (write_streamed_zeros()).
@@ -61,6 +50,18 @@ bool zero_rows(Real *rows, int64_t count, int64_t width, int64_t row_stride, int
     bool streamed = false;
     for (int64_t r = 0; r < count; ++r) streamed = write_streamed_zeros(width, rows + r * row_stride, stride) || streamed;
     return streamed;
+}
+
+// Gradient (or occupancy) rows [first, last) of a sequence: 0.
+template <typename Real>
+void zero_grad_rows(const Sequence<Real> &seq, int64_t first, int64_t last) {
+    bool streamed = zero_rows(seq.grad_row(first), last - first, seq.num_classes, seq.grad_time_stride,
+                              seq.grad_class_stride);
+    if (seq.state_occupancy)
+        streamed = zero_rows(seq.state_row(first), last - first, seq.num_states, seq.state_time_stride,
+                             seq.state_stride) ||
+                   streamed;
+    if (streamed) finish_streamed_stores();  // no fence where only short rows were zeroed
 }
 
 // The padding of frames [first, last): the gradient (or occupancy) rows of the
