@@ -94,18 +94,9 @@ def forced_align(
     starts = np.empty(total_labels, np.int64)
     ends = np.empty(total_labels, np.int64)
     token_scores = np.empty(total_labels, problem.dtype)
-    workspace_bytes = _ctc.align_workspace_size(
-        max_time,
-        problem.inputs_tnc.shape[2],
-        problem.input_lengths,
-        problem.label_lengths,
-        num_threads=problem.num_threads,
-    )
+    workspace_bytes = _ctc.align_workspace_size(*problem.extents, num_threads=problem.num_threads)
     _ctc.forced_align(
-        problem.inputs_tnc,
-        problem.labels,
-        problem.input_lengths,
-        problem.label_lengths,
+        *problem.batch,
         blank=problem.blank,
         log_probs=bool(log_probs),
         num_threads=problem.num_threads,

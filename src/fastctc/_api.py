@@ -75,6 +75,21 @@ class _Problem:
     def batch_size(self) -> int:
         return int(self.inputs_tnc.shape[1])
 
+    @property
+    def batch(
+        self,
+    ) -> tuple[FloatArray, npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The binding's first four arguments, as its functions all take them: the
+        (T, N, C) inputs, the concatenated labels, the input and the label lengths."""
+        return self.inputs_tnc, self.labels, self.input_lengths, self.label_lengths
+
+    @property
+    def extents(self) -> tuple[int, int, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The first four arguments of the binding's workspace queries: T, C, the input
+        and the label lengths."""
+        max_time, _, num_classes = self.inputs_tnc.shape
+        return max_time, num_classes, self.input_lengths, self.label_lengths
+
 
 @dataclass(frozen=True)
 class _Targets:
@@ -139,8 +154,7 @@ def ctc_loss(
     The (N,) losses for ``reduction="none"``, else a scalar of the inputs' dtype.
     """
     problem = _prepare(inputs, labels, input_lengths, label_lengths, blank, layout, num_threads)
-    _check_reduction(reduction)
-    _check_out(out, "out", _loss_shape(problem, reduction), problem.dtype)
+    _check_outputs(problem, reduction, out, grad_out=None)
     losses = _compute(problem, log_probs, zero_infinity, reduction, out, grad=None)
     return _reduce(losses, problem, reduction, out)
 
@@ -177,10 +191,7 @@ def ctc_loss_and_grad(
     (loss, grad): loss as :func:`ctc_loss` returns it, and the gradient.
     """
     problem = _prepare(inputs, labels, input_lengths, label_lengths, blank, layout, num_threads)
-    _check_reduction(reduction)
-    _check_out(out, "out", _loss_shape(problem, reduction), problem.dtype)
-    _check_out(grad_out, "grad_out", problem.inputs.shape, problem.dtype)
-    _check_no_overlap(problem, out, grad_out)
+    _check_outputs(problem, reduction, out, grad_out)
     grad = grad_out if grad_out is not None else np.empty(problem.inputs.shape, problem.dtype)
     losses = _compute(problem, log_probs, zero_infinity, reduction, out, grad)
     return _reduce(losses, problem, reduction, out), grad
@@ -228,10 +239,7 @@ def _compute(
 
     def run(workspace: npt.NDArray[np.uint8]) -> bool:
         return _ctc.ctc_loss(
-            problem.inputs_tnc,
-            problem.labels,
-            problem.input_lengths,
-            problem.label_lengths,
+            *problem.batch,
             blank=problem.blank,
             log_probs=bool(log_probs),
             zero_infinity=bool(zero_infinity),
@@ -268,10 +276,7 @@ def _thread_workspace(nbytes: int = 0) -> npt.NDArray[np.uint8]:
 
 def _workspace_bytes(problem: _Problem, with_grad: bool) -> int:
     return _ctc.workspace_size(
-        problem.inputs_tnc.shape[0],
-        problem.inputs_tnc.shape[2],
-        problem.input_lengths,
-        problem.label_lengths,
+        *problem.extents,
         with_grad=with_grad,
         num_threads=problem.num_threads,
     )
@@ -642,6 +647,16 @@ def _positive_int32(name: str, value: Any) -> int:
     if not 1 <= count <= _INT32_MAX:
         raise ValueError(f"{name} must be at least 1, but got {count}")
     return count
+
+
+def _check_outputs(
+    problem: _Problem, reduction: str, out: FloatArray | None, grad_out: FloatArray | None
+) -> None:
+    """Checks the reduction and the given output arrays against the problem."""
+    _check_reduction(reduction)
+    _check_out(out, "out", _loss_shape(problem, reduction), problem.dtype)
+    _check_out(grad_out, "grad_out", problem.inputs.shape, problem.dtype)
+    _check_no_overlap(problem, out, grad_out)
 
 
 def _check_reduction(reduction: str) -> None:

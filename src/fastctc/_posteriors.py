@@ -69,10 +69,7 @@ def ctc_posteriors(
     states = np.empty((*shape, num_states), problem.dtype)
     log_likelihoods = np.empty(batch_size, problem.dtype)
     _ctc.ctc_posteriors(
-        problem.inputs_tnc,
-        problem.labels,
-        problem.input_lengths,
-        problem.label_lengths,
+        *problem.batch,
         blank=problem.blank,
         log_probs=bool(log_probs),
         num_threads=problem.num_threads,

@@ -517,11 +517,7 @@ def _run_host(
     problem = _api._prepare(
         inputs, _host(labels), _host(input_lengths), _host(label_lengths), blank, layout, None
     )
-    _api._check_reduction(options.reduction)
-    loss_shape = (problem.batch_size,) if options.reduction == "none" else ()
-    _api._check_out(out, "out", loss_shape, problem.dtype)
-    _api._check_out(grad_out, "grad_out", problem.inputs.shape, problem.dtype)
-    _api._check_no_overlap(problem, out, grad_out)
+    _api._check_outputs(problem, options.reduction, out, grad_out)
 
     # Every check passed: from here on, GPU work.
     backend = _host_backend()
