@@ -18,47 +18,80 @@ bench` is the comparison with the peers.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 import fastctc
 from fastctc.bench.measure import interleaved_best_seconds
 from fastctc.bench.problems import Shape, make_problem
 
+Array = npt.NDArray[Any]
 
-def timed(spec: str) -> tuple[str, Callable[[], object]]:
+
+@dataclass
+class Case:
+    """One argument: its problem, reused outputs, and the public call on them."""
+
+    label: str
+    threads: int
+    loss_only: bool
+    logits: Array
+    labels: Array
+    lengths: tuple[Array | None, Array | None]  # none where the batch is full
+    losses: Array
+    grad: Array
+
+    def call(self) -> object:
+        if self.loss_only:
+            return fastctc.ctc_loss(
+                self.logits, self.labels, *self.lengths, num_threads=self.threads, out=self.losses
+            )
+        return fastctc.ctc_loss_and_grad(
+            self.logits,
+            self.labels,
+            *self.lengths,
+            num_threads=self.threads,
+            out=self.losses,
+            grad_out=self.grad,
+        )
+
+
+def case(spec: str) -> Case:
     text, *options = spec.split(":")
     shape = Shape.parse(text)
     threads = int(options[0]) if options else 1
     loss_only = "loss" in options[1:]
     dtype = np.float64 if "f64" in options[1:] else np.float32
     problem = make_problem(shape, dtype, seed=0)
-    logits, targets = problem.logits, problem.labels
     # Full lengths are passed as none, as a caller with a full batch would.
     trimmed = shape.variable or bool((problem.label_lengths < shape.labels).any())
     lengths = (problem.input_lengths, problem.label_lengths) if trimmed else (None, None)
-    losses, grad = np.empty(shape.batch, dtype), np.empty_like(logits)
-
-    def call() -> object:
-        if loss_only:
-            return fastctc.ctc_loss(logits, targets, *lengths, num_threads=threads, out=losses)
-        return fastctc.ctc_loss_and_grad(
-            logits, targets, *lengths, num_threads=threads, out=losses, grad_out=grad
-        )
-
     what = (" loss only" if loss_only else "") + (" float64" if dtype == np.float64 else "")
-    return f"T,N,C,L={text} threads={threads}{what}", call
+    return Case(
+        label=f"T,N,C,L={text} threads={threads}{what}",
+        threads=threads,
+        loss_only=loss_only,
+        logits=problem.logits,
+        labels=problem.labels,
+        lengths=lengths,
+        losses=np.empty(shape.batch, dtype),
+        grad=np.empty_like(problem.logits),
+    )
 
 
 def main(specs: list[str], rounds: int = 7) -> None:
     if not specs:
         return
-    labels, calls = zip(*(timed(spec) for spec in specs))
+    cases = [case(spec) for spec in specs]
     # Every round, however long the arguments take: the script promises 7.
-    best = interleaved_best_seconds(calls, rounds=rounds, max_seconds=float("inf"))
-    for label, seconds in zip(labels, best):
-        print(f"{label}: {seconds * 1e3:.3f} ms")
+    best = interleaved_best_seconds(
+        [c.call for c in cases], rounds=rounds, max_seconds=float("inf")
+    )
+    for c, seconds in zip(cases, best):
+        print(f"{c.label}: {seconds * 1e3:.3f} ms")
 
 
 if __name__ == "__main__":
