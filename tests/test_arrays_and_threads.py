@@ -226,7 +226,7 @@ def test_no_temporary_of_the_inputs_size(rng: np.random.Generator) -> None:
     size = ntc.nbytes
     assert _peak_traced_bytes(fastctc.ctc_loss, *args, layout="NTC") < size // 10
     peak = _peak_traced_bytes(fastctc.ctc_loss_and_grad, *args, layout="NTC")
-    # The gradient itself, the workspace (a group of four sequences' lattices per thread,
+    # The gradient itself, the workspace (a group of sequences' lattices per thread,
     # whatever C is) and nothing that large besides.
     workspace = fastctc.workspace_size(*args, layout="NTC")
     assert workspace < size // 4
@@ -281,7 +281,7 @@ def test_a_thread_grows_its_workspace_for_a_larger_batch() -> None:
 
 
 def test_workspace_grows_with_threads_not_batch(rng: np.random.Generator) -> None:
-    # Batches of at least four short sequences a thread go in groups of four (a group's
+    # Batches of at least four short sequences a thread go in groups (a group's
     # region per thread, whatever the batch size).
     small = random_problem(rng, frames=50, batch=8, classes=6, max_label=10, variable_lengths=False)
     large = random_problem(

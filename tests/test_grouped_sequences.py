@@ -1,12 +1,15 @@
-"""Sequences with short labels computed four at a time give each sequence its own bits.
+"""Sequences with short labels computed side by side give each sequence its own bits.
 
 In a batch, sequences whose labels have at most 64 positions go through the lattice in
-groups of four, side by side (cpp/src/grouped_lattice.hpp): labels padded to the group's
-longest, inputs to its longest. Each lane performs its sequence's own operations in the
-same order, so every result must equal, bit for bit, that of the sequence computed alone
-(a batch of one on one thread never groups); a lane that cannot vouch for its result is
-computed again alone, which must not show either. Since that holds just as well when
-nothing is grouped, the workspace is checked to show the groups being planned.
+groups of eight or four, side by side (cpp/src/grouped_lattice.hpp): labels padded to the
+group's longest, inputs to its longest. Each lane performs its sequence's own operations
+in the same order, so every result must equal, bit for bit, that of the sequence computed
+alone (a batch of one on one thread never groups); a lane that cannot vouch for its
+result is computed again alone, which must not show either. Since that holds just as
+well when nothing is grouped, the workspace is checked to show the groups being planned:
+four at a time when every thread gets a group of four, eight at a time (the first
+sequences) when every thread gets as many groups of eight and their rows are small
+(kWideGroupBytes in cpp/src/workspace.cpp).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from fastctc import reference
 GROUPED_LABELS = 64
 
 
-def _batch(seed: int) -> dict:
+def _batch(seed: int, batch: int | None = None) -> dict:
     rng = np.random.default_rng(seed)
     frames = int(rng.integers(1, 90))
-    batch = int(rng.integers(4, 14))  # groups when there are four sequences a thread
+    if batch is None:
+        batch = int(rng.integers(4, 14))  # groups when there are four sequences a thread
     classes = int(rng.integers(2, 40))
     longest = int(rng.integers(0, GROUPED_LABELS + 8))  # some past the grouped lengths
     scale = [1.0, 5.0, 60.0][seed % 3]  # 60: peaked, some lanes fall back to log space
@@ -61,8 +65,19 @@ def _one(args: dict, n: int) -> dict:
 
 @pytest.mark.parametrize("seed", range(48))
 def test_each_sequence_of_a_group_gets_its_own_bits(seed: int) -> None:
-    args = _batch(seed)
+    _assert_each_gets_its_own_bits(_batch(seed), threads=1 + seed % 3)
+
+
+@pytest.mark.parametrize("seed", range(100, 124))
+def test_each_sequence_of_a_wide_group_gets_its_own_bits(seed: int) -> None:
+    # Eight short sequences a thread or more: groups of eight (the loss alone always,
+    # with the gradient where the rows are small), then of four, then single sequences.
     threads = 1 + seed % 3
+    batch = 8 * threads + seed % 13
+    _assert_each_gets_its_own_bits(_batch(seed, batch), threads)
+
+
+def _assert_each_gets_its_own_bits(args: dict, threads: int) -> None:
     loss, grad = fastctc.ctc_loss_and_grad(**args, num_threads=threads)
     alone = fastctc.ctc_loss(**args, num_threads=threads)
     posteriors = fastctc.ctc_posteriors(**args, num_threads=threads)
@@ -137,15 +152,36 @@ def test_a_group_whose_lanes_read_their_frames_differently() -> None:
 
 
 def test_short_sequences_are_grouped_when_each_thread_gets_a_group() -> None:
-    # A group keeps four sequences' lattice rows side by side, so the workspace shows
+    # A group keeps its sequences' lattice rows side by side, so the workspace shows
     # whether groups are planned: four or more short sequences a thread, else none.
     frames, label_length = 100, 10
     inputs = np.zeros((frames, 8, 5), np.float32)
     labels = np.ones((8, label_length), dtype=np.int64)
     row_bytes = (2 * label_length + 1 + label_length // 32 + 3) * 8
-    grouped = fastctc.workspace_size(inputs, labels, num_threads=1)
+    grouped = fastctc.workspace_size(inputs[:, :4], labels[:4], num_threads=1)
     assert grouped >= 4 * frames * row_bytes
     assert fastctc.workspace_size(inputs, labels, num_threads=2) >= 2 * grouped - 4096
     alone = fastctc.workspace_size(inputs[:, :3], labels[:3], num_threads=1)
     assert alone < 2 * frames * row_bytes
     assert fastctc.workspace_size(inputs[:, :4], labels[:4], num_threads=2) < grouped
+
+
+def test_eight_short_sequences_a_thread_go_eight_at_a_time_where_their_rows_are_small() -> None:
+    frames, label_length = 100, 10
+    inputs = np.zeros((frames, 16, 5), np.float32)
+    labels = np.ones((16, label_length), dtype=np.int64)
+    row_bytes = (2 * label_length + 1 + label_length // 32 + 3) * 8
+    wide = fastctc.workspace_size(inputs, labels, num_threads=1)
+    assert wide >= 8 * frames * row_bytes
+    assert fastctc.workspace_size(inputs, labels, num_threads=2) >= 2 * wide - 4096
+    # Eight a thread are needed: on two threads, eight sequences go four at a time.
+    four = fastctc.workspace_size(inputs[:, :8], labels[:8], num_threads=2)
+    assert 2 * 4 * frames * row_bytes <= four < 2 * 8 * frames * row_bytes
+    # Twenty frames times more: a group of eight's rows would not stay in a core's cache.
+    long = np.zeros((20 * frames, 16, 5), np.float32)
+    narrow = fastctc.workspace_size(long, labels, num_threads=1)
+    assert 4 * 20 * frames * row_bytes <= narrow < 8 * 20 * frames * row_bytes
+    # The loss alone keeps two rows a group: eight at a time however long the inputs
+    # (which its workspace, sized for a single sequence's checkpoints, cannot show).
+    expected = [fastctc.ctc_loss(long[:, n : n + 1], labels[n : n + 1]) for n in range(16)]
+    np.testing.assert_array_equal(fastctc.ctc_loss(long, labels, num_threads=1), np.ravel(expected))

@@ -43,16 +43,18 @@ inline void plan_batch(const fastctc_batch &batch, int64_t *order, int64_t *labe
 
 // The units of work of a loss batch, from plan_loss_batch().
 struct LossPlan {
-    int64_t units = 0;    // how many
-    int64_t grouped = 0;  // a unit starting below this position of order is a group
+    int64_t units = 0;         // how many
+    int64_t wide_grouped = 0;  // a unit starting below this position of order is a group of kWideGroup,
+    int64_t grouped = 0;       // else below this a group of kGroupSize
 };
 
-// Plans a loss batch: with grouping, groups of kGroupSize groupable()
-// sequences (most frames first, so that a group's lanes run about as long),
-// then single sequences; the units most work first.  order receives the units'
+// Plans a loss batch: with grouping, the first wide_grouped groupable()
+// sequences (most frames first, so that a group's lanes run about as long) in
+// groups of kWideGroup, the other groupable ones in groups of kGroupSize, then
+// single sequences; the units most work first.  order receives the units'
 // sequences one after another, unit_starts where each unit starts in order.
-inline LossPlan plan_loss_batch(const fastctc_batch &batch, bool grouping, int64_t *order, int64_t *unit_starts,
-                                int64_t *label_offsets) {
+inline LossPlan plan_loss_batch(const fastctc_batch &batch, bool grouping, int64_t wide_grouped, int64_t *order,
+                                int64_t *unit_starts, int64_t *label_offsets) {
     const int64_t size = batch.batch_size;
     const int64_t *frames = batch.input_lengths, *labels = batch.label_lengths;
     const auto work = [&](int64_t n) { return frames[n] * (2 * labels[n] + 1); };
@@ -69,7 +71,10 @@ inline LossPlan plan_loss_batch(const fastctc_batch &batch, bool grouping, int64
     LossPlan plan;
     for (int64_t n = 0; n < size; ++n) plan.grouped += in_group(n);
     plan.grouped -= plan.grouped % kGroupSize;
-    const auto unit_size = [&](int64_t start) { return start < plan.grouped ? int64_t(kGroupSize) : int64_t(1); };
+    plan.wide_grouped = wide_grouped;  // a multiple of kWideGroup, at most plan.grouped
+    const auto unit_size = [&](int64_t start) {
+        return start < plan.wide_grouped ? int64_t(kWideGroup) : start < plan.grouped ? int64_t(kGroupSize) : 1;
+    };
     for (int64_t start = 0; start < size; start += unit_size(start)) unit_starts[plan.units++] = start;
     const auto unit_work = [&](int64_t start) {
         int64_t total = 0;

@@ -63,7 +63,8 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
     int64_t *order = at_offset<int64_t>(base, layout.order);
     int64_t *label_offsets = at_offset<int64_t>(base, layout.label_offsets);
     int64_t *unit_starts = at_offset<int64_t>(base, layout.unit_starts);
-    const LossPlan plan = plan_loss_batch(*batch, layout.grouping, order, unit_starts, label_offsets);
+    const LossPlan plan =
+        plan_loss_batch(*batch, layout.grouping, layout.wide_grouped, order, unit_starts, label_offsets);
     const int64_t num_states = 2 * layout.longest_label + 1;  // the state occupancy rows' width
     // Logits that no sequence reads through the class table: every frame is a row
     // of C exponentials (kernels_for()).
@@ -73,7 +74,8 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
     const BatchJob<Real> job{batch,           options,          inputs,         input_strides,   out.losses,
                              out.grad,        out.grad_strides, out.grad_scale, out.state_occupancy,
                              out.state_strides, num_states,     out.posteriors, base,            &layout,
-                             order,           label_offsets,    unit_starts,    plan.units,      plan.grouped};
+                             order,           label_offsets,    unit_starts,    plan.units,      plan.wide_grouped,
+                             plan.grouped};
     (kernels_for(long_exponential_rows).*run)(job);
     return FASTCTC_STATUS_SUCCESS;
 }

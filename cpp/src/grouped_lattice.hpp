@@ -1,16 +1,17 @@
-// Sequences with short labels, kGroupSize at a time.
+// Sequences with short labels, eight or four at a time.
 //
 // With a short label a lattice row is a block or two, and one sequence's
 // recursions spend more instructions on loop bookkeeping than on arithmetic.
-// So groupable() sequences (scratch.hpp) are computed kGroupSize at a time in
-// probability space, state s of the group's sequences side by side (pack.hpp):
+// So groupable() sequences (scratch.hpp) are computed W at a time (kWideGroup
+// or kGroupSize: workspace.cpp chooses) in probability space, state s of the
+// group's sequences side by side (pack.hpp):
 // labels padded to the group's longest with zero emissions, frames past a
 // sequence's length given zero emissions and ignored.  Each lane performs the
 // operations of its sequence's own lattice_loss() or lattice_loss_and_grad()
 // (forward_backward.hpp) in the same order, so it gets the same bits.  Frames
 // are read, first and last rows made and losses taken one sequence at a time,
 // by the functions those use (on the sequence's own row copied out of its
-// lane); the state products of a frame are computed for the four lanes at once
+// lane); the state products of a frame are computed for all lanes at once
 // and each gradient row finished from its lane's products in place.  A
 // sequence whose lane cannot vouch for its result is computed again on its own
 // (kernels.cpp).
@@ -26,12 +27,11 @@
 
 namespace fastctc::FASTCTC_ISA {
 
-// The loss of each sequence of seqs[0, kGroupSize) and, if they have one, its
-// gradient rows [0, T_n); results[w] says what lane w can vouch for.
-template <typename Real>
+// The loss of each sequence of seqs[0, W) and, if they have one, its gradient
+// rows [0, T_n); results[w] says what lane w can vouch for.
+template <int W, typename Real>
 void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const ThreadBuffers &buffers,
                    LatticeResult *results) {
-    constexpr int W = kGroupSize;
     using Space = ProbabilitySpace;
     const bool grad = seqs[0].grad != nullptr;
     const auto labels = [&](int w) { return seqs[w].label.label_length(); };

@@ -22,3 +22,10 @@
 #else
 #define FASTCTC_ALWAYS_INLINE inline
 #endif
+
+// The same for a lambda, written after its parameter list.
+#if defined(__GNUC__)
+#define FASTCTC_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#define FASTCTC_INLINE_LAMBDA
+#endif

@@ -30,7 +30,8 @@ struct BatchJob {
     const int64_t *label_offsets;  // where each label starts in batch->labels
     const int64_t *unit_starts;    // where each unit of work starts in order, most work first
     int64_t units;
-    int64_t grouped;               // a unit starting below this is a group of kGroupSize
+    int64_t wide_grouped;          // a unit starting below this is a group of kWideGroup,
+    int64_t grouped;               // else below this a group of kGroupSize
 };
 
 struct KernelTable {

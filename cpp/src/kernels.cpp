@@ -2,8 +2,11 @@
 // (see isa.hpp): each sequence takes the probability-space path (sequences
 // with short labels in groups: grouped_lattice.hpp), and the log-space path for
 // whatever the former cannot vouch for.
+#include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "forward_backward.hpp"
 #include "grouped_lattice.hpp"
@@ -136,17 +139,22 @@ double single_sequence_loss(const Sequence<Real> &seq, ThreadScratch *scratch) {
     });
 }
 
-// The losses of a group of sequences (members: their indices), computed side by
-// side; a sequence whose lane cannot vouch for its result is computed again on
-// its own, with the same bits where that run vouches for its first try.
-template <typename Real>
+// The sequences of a group's members, in order.
+template <typename Real, size_t... w>
+std::array<Sequence<Real>, sizeof...(w)> group_sequences(const BatchJob<Real> &job, const int64_t *members,
+                                                         std::index_sequence<w...>) {
+    return {sequence_of(job, members[w])...};
+}
+
+// The losses of a group of W sequences (members: their indices), computed side
+// by side; a sequence whose lane cannot vouch for its result is computed again
+// on its own, with the same bits where that run vouches for its first try.
+template <int W, typename Real>
 void group_losses(const BatchJob<Real> &job, const int64_t *members, ThreadScratch *scratch) {
-    static_assert(kGroupSize == 4, "one sequence_of() per member");
-    const Sequence<Real> seqs[kGroupSize] = {sequence_of(job, members[0]), sequence_of(job, members[1]),
-                                             sequence_of(job, members[2]), sequence_of(job, members[3])};
-    LatticeResult results[kGroupSize];
-    lattice_group(seqs, scratch->group, scratch->buffers, results);
-    for (int w = 0; w < kGroupSize; ++w) {
+    const std::array<Sequence<Real>, W> seqs = group_sequences(job, members, std::make_index_sequence<W>());
+    LatticeResult results[W];
+    lattice_group<W>(seqs.data(), scratch->group, scratch->buffers, results);
+    for (int w = 0; w < W; ++w) {
         const bool vouched = results[w].trusted(seqs[w].grad != nullptr);
         const double loss = vouched ? results[w].loss : single_sequence_loss(seqs[w], scratch);
         job.losses[members[w]] = finish_loss(job, loss);
@@ -187,8 +195,10 @@ void run_batch(const BatchJob<Real> &job) {
         if (unit < padding_units) return zero_padding_unit(unit);
         const int64_t start = job.unit_starts[unit - padding_units], n = job.order[start];
         ThreadScratch scratch = thread_scratch(job.base, layout, thread);
-        if (start < job.grouped)
-            group_losses(job, job.order + start, &scratch);
+        if (start < job.wide_grouped)
+            group_losses<kWideGroup>(job, job.order + start, &scratch);
+        else if (start < job.grouped)
+            group_losses<kGroupSize>(job, job.order + start, &scratch);
         else
             job.losses[n] = finish_loss(job, single_sequence_loss(sequence_of(job, n), &scratch));
     });

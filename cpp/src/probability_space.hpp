@@ -301,7 +301,9 @@ struct ProbabilitySpace {
                          *sk = skip + first * W;
             double *b = blank + first * W, *l = label + first * W;
             // Only the row's last block has a blank more than labels: the final one.
-            with_block_sizes(blank_end - first, label_end - first, [&](auto blanks, auto block_labels) {
+            // (GCC left this body out of line for eight lanes: 2-3% more instructions.)
+            with_block_sizes(blank_end - first, label_end - first, [&](auto blanks, auto block_labels)
+                                                                       FASTCTC_INLINE_LAMBDA {
                 for (int64_t i = 0; i < block_labels; ++i)
                     (f.own * (e_blank * at(nb, i) + at(el, i) * at(nl, i))).store(&b[i * W]);
                 if (blanks > block_labels) (f.own * (e_blank * at(nb, block_labels))).store(&b[block_labels * W]);

@@ -70,16 +70,21 @@ static inline bool uses_class_table(int64_t classes, int64_t labels) {
 }
 
 // Sequences with labels of at most kGroupedLabels positions are computed
-// kGroupSize at a time, side by side (grouped_lattice.hpp); groupable() says
-// which.  static, as lattice_row_size().
+// side by side (grouped_lattice.hpp), kWideGroup at a time while every thread
+// can take such groups, then kGroupSize at a time (wide_grouped() in
+// workspace.cpp); groupable() says which.  A wide group pays a row's block
+// bookkeeping once for eight lanes instead of four: 8% fewer instructions on
+// T=150 N=32 C=28 L=40, 4% fewer on T=50 N=400 C=30 L=10 var (BENCHMARKS.md).
+// static, as lattice_row_size().
 inline constexpr int kGroupSize = 4;
+inline constexpr int kWideGroup = 8;
 inline constexpr int64_t kGroupedLabels = 2 * kBlockLabels;
 static inline bool groupable(int64_t frames, int64_t labels) {
     return frames > 0 && labels <= kGroupedLabels && labels <= frames;
 }
 
-// A group's lattice: rows, emissions and skip hold each entry's kGroupSize
-// values together (pack.hpp), sized for the group's longest label.
+// A group's lattice: rows, emissions and skip hold each entry's values of the
+// group's lanes together (pack.hpp), sized for the group's longest label.
 struct GroupScratch {
     double *alpha;            // forward rows: all frames with a gradient, else 2
     double *beta;             // backward rows: 2 with a gradient
@@ -89,7 +94,7 @@ struct GroupScratch {
     double *products;         // one frame's state products
     double *row;              // one sequence's first or last row, as LatticeScratch holds it
     double *frame_emissions;  // one frame's emissions of each sequence, one after the other
-    LabelSlots slots[kGroupSize];
+    LabelSlots slots[kWideGroup];  // one a lane, as many as the widest group planned has
 };
 
 // Per-thread buffers: one frame's class table or exponentials, and what

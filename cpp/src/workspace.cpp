@@ -61,10 +61,25 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
     return r;
 }
 
-// The regions of a group (see GroupScratch), in the scratch region bytes
-// counts; false when a size overflows.
-bool plan_group(const Extents &e, bool with_grad, ByteCounter *bytes, GroupRegions *out) {
-    const uint64_t lanes = kGroupSize, labels = e.group_labels,
+// A wide group's scratch at most this many bytes.  A group's gradient path
+// keeps every frame's rows and emissions and reads them back in its backward
+// pass; past a core's second-level cache, eight lanes gained nothing on four
+// (T=150 L=40: 1.2 MB a wide group, the same time; T=50 L=10: 110 KB, 2.5-4.5%
+// less; the loss alone, two rows: 3-4% less; BENCHMARKS.md).
+constexpr size_t kWideGroupBytes = 512 * 1024;
+
+// How many of a batch's `grouped` groupable() sequences go in wide groups: as
+// many groups of kWideGroup as give every thread the same number (the rest go
+// four at a time, which balances better).
+uint64_t wide_grouped(uint64_t grouped, int num_threads) {
+    const uint64_t round = uint64_t(kWideGroup) * uint64_t(num_threads);
+    return grouped / round * round;
+}
+
+// The regions of a group of `lanes` sequences (see GroupScratch), in the scratch
+// region bytes counts; false when a size overflows.
+bool plan_group(const Extents &e, bool with_grad, uint64_t lanes, ByteCounter *bytes, GroupRegions *out) {
+    const uint64_t labels = e.group_labels,
                    row = uint64_t(lattice_row_size(int64_t(labels))), lane_row = lanes * row,
                    lane_emissions = lanes * (labels + 1);
     uint64_t lattice = 0, emissions = 0, log_scales = 0;
@@ -102,7 +117,15 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     // Groups, when there are enough for every thread to take one: a group is
     // faster than its four sequences in turn, not than four threads.
     l.grouping = !l.shared_sequence && e.grouped >= uint64_t(kGroupSize) * uint64_t(num_threads);
-    if (l.grouping && !plan_group(e, with_grad, &one_group, &l.group_regions)) return false;
+    if (l.grouping) {
+        ByteCounter wide;
+        GroupRegions wide_regions;
+        if (!plan_group(e, with_grad, kWideGroup, &wide, &wide_regions)) return false;
+        const bool fits = !wide.overflowed() && wide.size() <= kWideGroupBytes;
+        l.wide_grouped = fits ? int64_t(wide_grouped(e.grouped, num_threads)) : 0;
+        l.group_lanes = l.wide_grouped > 0 ? kWideGroup : kGroupSize;
+        if (!plan_group(e, with_grad, uint64_t(l.group_lanes), &one_group, &l.group_regions)) return false;
+    }
     l.longest_label = int64_t(e.labels);
     l.group_labels = int64_t(e.group_labels);
     const size_t scratch_bytes = one_scratch.size() > one_group.size() ? one_scratch.size() : one_group.size();
@@ -182,7 +205,7 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     s.group.row = doubles(g.row);
     s.group.frame_emissions = doubles(g.frame_emissions);
     const int64_t labels = layout.group_labels;
-    for (int w = 0; w < kGroupSize; ++w)
+    for (int w = 0; w < layout.group_lanes; ++w)
         s.group.slots[w] = LabelSlots{ints(g.klass) + w * (labels + 1), ints(g.source) + w * (labels + 1),
                                       ints(g.repeats) + w * labels, ints(g.repeat_slots) + w * labels, 0, 0};
     s.buffers.class_exps = reinterpret_cast<double *>(buffers);

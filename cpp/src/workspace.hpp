@@ -8,8 +8,9 @@
 //   sized for the largest sequence, so memory is O(threads x longest sequence),
 //   independent of the batch size (and of C, but for a row of a frame's
 //   exponentials per thread and a class table where uses_class_table());
-//   Sequences with short labels go kGroupSize at a time (grouped_lattice.hpp),
-//   in the same region, which is sized for whichever needs more;
+//   Sequences with short labels go eight or four at a time
+//   (grouped_lattice.hpp), in the same region, which is sized for whichever
+//   needs more;
 // - one sequence shared by all threads (N == 1 with several threads): a single
 //   scratch region, where the forward and backward recursions run concurrently,
 //   each in rolling rows of its own once they pass the middle frame.
@@ -63,6 +64,8 @@ struct WorkspaceLayout {
     bool shared_sequence = false;  // one sequence, all threads
     bool with_grad = false;
     bool grouping = false;         // groups of short sequences (GroupScratch)
+    int64_t wide_grouped = 0;      // how many of them go in groups of kWideGroup
+    int group_lanes = kGroupSize;  // the widest group's lanes, which GroupScratch is sized for
     int64_t longest_label = 0;     // the longest label of the batch
     int64_t group_labels = 0;      // the longest label of a groupable() sequence
     // Byte offsets from the aligned base of the workspace.
