@@ -71,11 +71,11 @@ static inline bool uses_class_table(int64_t classes, int64_t labels) {
 
 // Sequences with labels of at most kGroupedLabels positions are computed
 // side by side (grouped_lattice.hpp), kWideGroup at a time while every thread
-// can take such groups, then kGroupSize at a time (wide_grouped() in
-// workspace.cpp); groupable() says which.  A wide group pays a row's block
-// bookkeeping once for eight lanes instead of four: 8% fewer instructions on
-// T=150 N=32 C=28 L=40, 4% fewer on T=50 N=400 C=30 L=10 var (BENCHMARKS.md).
-// static, as lattice_row_size().
+// can take such groups and their rows are small, then kGroupSize at a time
+// (plan_layout() in workspace.cpp); groupable() says which.  A wide group pays
+// a row's block bookkeeping once for eight lanes instead of four: 4% fewer
+// instructions on T=150 N=32 C=28 L=40's loss alone and on T=50 N=400 C=30
+// L=10 var with the gradient (BENCHMARKS.md).  static, as lattice_row_size().
 inline constexpr int kGroupSize = 4;
 inline constexpr int kWideGroup = 8;
 inline constexpr int64_t kGroupedLabels = 2 * kBlockLabels;

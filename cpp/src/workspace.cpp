@@ -64,8 +64,8 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
 // A wide group's scratch at most this many bytes.  A group's gradient path
 // keeps every frame's rows and emissions and reads them back in its backward
 // pass; past a core's second-level cache, eight lanes gained nothing on four
-// (T=150 L=40: 1.2 MB a wide group, the same time; T=50 L=10: 110 KB, 2.5-4.5%
-// less; the loss alone, two rows: 3-4% less; BENCHMARKS.md).
+// (T=150 L=40: 1.2 MB a wide group, the same time; T=50 L=10: about 120 KB,
+// 2-5% less time; the loss alone, two rows: 4% less; BENCHMARKS.md).
 constexpr size_t kWideGroupBytes = 512 * 1024;
 
 // How many of a batch's `grouped` groupable() sequences go in wide groups: as
