@@ -70,12 +70,12 @@ static inline bool uses_class_table(int64_t classes, int64_t labels) {
 }
 
 // Sequences with labels of at most kGroupedLabels positions are computed
-// side by side (grouped_lattice.hpp), kWideGroup at a time while every thread
-// can take such groups and their rows are small, then kGroupSize at a time
-// (plan_layout() in workspace.cpp); groupable() says which.  A wide group pays
-// a row's block bookkeeping once for eight lanes instead of four: 4% fewer
-// instructions on T=150 N=32 C=28 L=40's loss alone and on T=50 N=400 C=30
-// L=10 var with the gradient (BENCHMARKS.md).  static, as lattice_row_size().
+// side by side (grouped_lattice.hpp): with the gradient, kWideGroup at a time
+// while every thread can take such groups and their rows are small, then
+// kGroupSize at a time (plan_layout() in workspace.cpp); groupable() says
+// which.  A wide group pays a row's block bookkeeping once for eight lanes
+// instead of four: 4% fewer instructions on T=50 N=400 C=30 L=10 var, 6% on
+// T=40 N=64 C=28 L=50 var (BENCHMARKS.md).  static, as lattice_row_size().
 inline constexpr int kGroupSize = 4;
 inline constexpr int kWideGroup = 8;
 inline constexpr int64_t kGroupedLabels = 2 * kBlockLabels;

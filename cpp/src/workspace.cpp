@@ -61,11 +61,13 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
     return r;
 }
 
-// A wide group's scratch at most this many bytes.  A group's gradient path
-// keeps every frame's rows and emissions and reads them back in its backward
-// pass; past a core's second-level cache, eight lanes gained nothing on four
-// (T=150 L=40: 1.2 MB a wide group, the same time; T=50 L=10: about 120 KB,
-// 2-5% less time; the loss alone, two rows: 4% less; BENCHMARKS.md).
+// Wide groups are for the gradient, when a wide group's scratch is at most this
+// many bytes.  A group's gradient path keeps every frame's rows and emissions
+// and reads them back in its backward pass; past a core's second-level cache,
+// eight lanes gained nothing on four (T=150 L=40: 1.2 MB a wide group, the same
+// time; T=50 L=10 var: about 120 KB, 0-3% less time).  The loss alone, with
+// inputs and labels of different lengths, lost more to the lanes a group pads
+// than it saved (T=150 L=40 var: 9% more instructions; BENCHMARKS.md).
 constexpr size_t kWideGroupBytes = 512 * 1024;
 
 // How many of a batch's `grouped` groupable() sequences go in wide groups: as
@@ -121,7 +123,7 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
         ByteCounter wide;
         GroupRegions wide_regions;
         if (!plan_group(e, with_grad, kWideGroup, &wide, &wide_regions)) return false;
-        const bool fits = !wide.overflowed() && wide.size() <= kWideGroupBytes;
+        const bool fits = with_grad && !wide.overflowed() && wide.size() <= kWideGroupBytes;
         l.wide_grouped = fits ? int64_t(wide_grouped(e.grouped, num_threads)) : 0;
         l.group_lanes = l.wide_grouped > 0 ? kWideGroup : kGroupSize;
         if (!plan_group(e, with_grad, uint64_t(l.group_lanes), &one_group, &l.group_regions)) return false;
