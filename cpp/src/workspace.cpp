@@ -65,7 +65,7 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
 // many bytes.  A group's gradient path keeps every frame's rows and emissions
 // and reads them back in its backward pass; past a core's second-level cache,
 // eight lanes gained nothing on four (T=150 L=40: 1.2 MB a wide group, the same
-// time; T=50 L=10 var: about 120 KB, 0-3% less time).  The loss alone, with
+// time; T=50 L=10 var: about 120 KB, 0-4% less time).  The loss alone, with
 // inputs and labels of different lengths, lost more to the lanes a group pads
 // than it saved (T=150 L=40 var: 9% more instructions; BENCHMARKS.md).
 constexpr size_t kWideGroupBytes = 512 * 1024;
