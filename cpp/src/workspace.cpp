@@ -120,10 +120,11 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     // faster than its four sequences in turn, not than four threads.
     l.grouping = !l.shared_sequence && e.grouped >= uint64_t(kGroupSize) * uint64_t(num_threads);
     if (l.grouping) {
+        // (A wide group whose size overflows is just not planned: four lanes may fit.)
         ByteCounter wide;
         GroupRegions wide_regions;
-        if (!plan_group(e, with_grad, kWideGroup, &wide, &wide_regions)) return false;
-        const bool fits = with_grad && !wide.overflowed() && wide.size() <= kWideGroupBytes;
+        const bool fits = with_grad && plan_group(e, with_grad, kWideGroup, &wide, &wide_regions) &&
+                          !wide.overflowed() && wide.size() <= kWideGroupBytes;
         l.wide_grouped = fits ? int64_t(wide_grouped(e.grouped, num_threads)) : 0;
         l.group_lanes = l.wide_grouped > 0 ? kWideGroup : kGroupSize;
         if (!plan_group(e, with_grad, uint64_t(l.group_lanes), &one_group, &l.group_regions)) return false;
