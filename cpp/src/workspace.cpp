@@ -126,8 +126,13 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
         const bool fits = with_grad && plan_group(e, with_grad, kWideGroup, &wide, &wide_regions) &&
                           !wide.overflowed() && wide.size() <= kWideGroupBytes;
         l.wide_grouped = fits ? int64_t(wide_grouped(e.grouped, num_threads)) : 0;
-        l.group_lanes = l.wide_grouped > 0 ? kWideGroup : kGroupSize;
-        if (!plan_group(e, with_grad, uint64_t(l.group_lanes), &one_group, &l.group_regions)) return false;
+        if (l.wide_grouped > 0) {  // the plan just made
+            l.group_lanes = kWideGroup;
+            one_group = wide;
+            l.group_regions = wide_regions;
+        } else if (!plan_group(e, with_grad, kGroupSize, &one_group, &l.group_regions)) {
+            return false;
+        }
     }
     l.longest_label = int64_t(e.labels);
     l.group_labels = int64_t(e.group_labels);
