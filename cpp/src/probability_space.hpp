@@ -301,9 +301,7 @@ struct ProbabilitySpace {
                          *sk = skip + first * W;
             double *b = blank + first * W, *l = label + first * W;
             // Only the row's last block has a blank more than labels: the final one.
-            // (GCC left this body out of line for eight lanes: 2-3% more instructions.)
-            with_block_sizes(blank_end - first, label_end - first, [&](auto blanks, auto block_labels)
-                                                                       FASTCTC_INLINE_LAMBDA {
+            const auto block = [&](auto blanks, auto block_labels) FASTCTC_INLINE_LAMBDA {
                 for (int64_t i = 0; i < block_labels; ++i)
                     (f.own * (e_blank * at(nb, i) + at(el, i) * at(nl, i))).store(&b[i * W]);
                 if (blanks > block_labels) (f.own * (e_blank * at(nb, block_labels))).store(&b[block_labels * W]);
@@ -322,7 +320,17 @@ struct ProbabilitySpace {
                         .store(&l[i * W]);
                 }
                 normalise_block<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
-            });
+            };
+            // The body is forced inline where lanes are packed (GCC left it out of
+            // line for eight lanes: 2-3% more instructions), not for one sequence:
+            // there with_block_sizes() then stayed out of line, and the step took
+            // twice the instructions (callgrind, T=800 N=16 L=150 with the
+            // gradient: 119 M a call against 167 M).
+            if constexpr (W == 1)
+                with_block_sizes(blank_end - first, label_end - first,
+                                 [&](auto blanks, auto block_labels) { block(blanks, block_labels); });
+            else
+                with_block_sizes(blank_end - first, label_end - first, block);
         }
         finish_row<W>(scale, count, at(next_scale, count), sums, check);
     }
