@@ -300,25 +300,29 @@ struct ProbabilitySpace {
             const double *nb = next_blank + first * W, *nl = next_label + first * W, *el = e + (1 + first) * W,
                          *sk = skip + first * W;
             double *b = blank + first * W, *l = label + first * W;
-            // Only the row's last block has a blank more than labels: the final one.
+            // Position i's two states: blank i goes to itself or label i, label i to
+            // itself, blank i + 1 or (if allowed) label i + 1; both take label i's
+            // path, computed once.  Only the row's last block has a blank more than
+            // labels: the final one.
             const auto block = [&](auto blanks, auto block_labels) FASTCTC_INLINE_LAMBDA {
-                for (int64_t i = 0; i < block_labels; ++i)
-                    (f.own * (e_blank * at(nb, i) + at(el, i) * at(nl, i))).store(&b[i * W]);
-                if (blanks > block_labels) (f.own * (e_blank * at(nb, block_labels))).store(&b[block_labels * W]);
-                for (int64_t i = 0; i + 1 < block_labels; ++i)
-                    (f.own * ((at(el, i) * at(nl, i) + e_blank * at(nb, i + 1)) +
-                              at(sk, i + 1) * (at(el, i + 1) * at(nl, i + 1))))
+                for (int64_t i = 0; i + 1 < block_labels; ++i) {
+                    const V to_label = at(el, i) * at(nl, i);
+                    (f.own * (e_blank * at(nb, i) + to_label)).store(&b[i * W]);
+                    (f.own * ((to_label + e_blank * at(nb, i + 1)) + at(sk, i + 1) * (at(el, i + 1) * at(nl, i + 1))))
                         .store(&l[i * W]);
+                }
                 // The block's last label also takes what flows in from block k + 1
                 // (unless this is the last block, where its successors are inside).
                 if (block_labels > 0) {
                     const int64_t i = block_labels - 1;
+                    const V to_label = at(el, i) * at(nl, i);
+                    (f.own * (e_blank * at(nb, i) + to_label)).store(&b[i * W]);
                     const V successors =
                         e_blank * at(nb, i + 1) +
                         (first + i + 1 < labels ? at(sk, i + 1) * (at(el, i + 1) * at(nl, i + 1)) : V::all(0.0));
-                    (f.own * (at(el, i) * at(nl, i)) + (i + 1 < blanks ? f.own : f.incoming) * successors)
-                        .store(&l[i * W]);
+                    (f.own * to_label + (i + 1 < blanks ? f.own : f.incoming) * successors).store(&l[i * W]);
                 }
+                if (blanks > block_labels) (f.own * (e_blank * at(nb, block_labels))).store(&b[block_labels * W]);
                 normalise_block<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
             };
             // The body is forced inline where lanes are packed (GCC left it out of
