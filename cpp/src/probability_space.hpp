@@ -303,7 +303,8 @@ struct ProbabilitySpace {
             // Position i's two states: blank i goes to itself or label i, label i to
             // itself, blank i + 1 or (if allowed) label i + 1; both take label i's
             // path, computed once.  Only the row's last block has a blank more than
-            // labels: the final one.
+            // labels: the final one.  (Forced inline: GCC left this body out of line
+            // for eight lanes, 2-3% more instructions.)
             const auto block = [&](auto blanks, auto block_labels) FASTCTC_INLINE_LAMBDA {
                 for (int64_t i = 0; i + 1 < block_labels; ++i) {
                     const V to_label = at(el, i) * at(nl, i);
@@ -325,16 +326,7 @@ struct ProbabilitySpace {
                 if (blanks > block_labels) (f.own * (e_blank * at(nb, block_labels))).store(&b[block_labels * W]);
                 normalise_block<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
             };
-            // The body is forced inline where lanes are packed (GCC left it out of
-            // line for eight lanes: 2-3% more instructions), not for one sequence:
-            // there with_block_sizes() then stayed out of line, and the step took
-            // twice the instructions (callgrind, T=800 N=16 L=150 with the
-            // gradient: 119 M a call against 167 M).
-            if constexpr (W == 1)
-                with_block_sizes(blank_end - first, label_end - first,
-                                 [&](auto blanks, auto block_labels) { block(blanks, block_labels); });
-            else
-                with_block_sizes(blank_end - first, label_end - first, block);
+            with_block_sizes(blank_end - first, label_end - first, block);
         }
         finish_row<W>(scale, count, at(next_scale, count), sums, check);
     }
@@ -485,9 +477,12 @@ private:
 
     // Calls body(blanks, labels) with a block's numbers of blank and label
     // positions, as compile-time constants for a full block (every block of a row
-    // but the last), so that its loops have no remainder to handle.
+    // but the last), so that its loops have no remainder to handle.  Forced
+    // inline: with the backward step's body forced into it, GCC left it out of
+    // line, and one sequence's backward step took twice the instructions
+    // (callgrind, T=800 N=16 L=150 with the gradient: 119 M a call against 167 M).
     template <typename Body>
-    static void with_block_sizes(int64_t blanks, int64_t labels, Body body) {
+    FASTCTC_ALWAYS_INLINE static void with_block_sizes(int64_t blanks, int64_t labels, Body body) {
         using Full = std::integral_constant<int64_t, kBlockLabels>;
         if (blanks == kBlockLabels && labels == kBlockLabels)
             body(Full{}, Full{});
