@@ -52,19 +52,21 @@ def one_thread(spec: str) -> str:
 
 
 def run_calls(spec: str) -> None:
-    """The child's part: the case's call, CALLS times, its workspace sized first."""
+    """The child's part: the case's call, CALLS times, its workspace sized first; prints
+    the case's label."""
     c = case(one_thread(spec))
+    print(c.label)
     problem = _api._prepare(c.logits, c.labels, *c.lengths, 0, "TNC", c.threads)
     _api._thread_workspace(_api._workspace_bytes(problem, not c.loss_only))
     for _ in range(CALLS):
         c.call()
 
 
-def count(spec: str) -> float:
-    """Instructions a call of spec's case executes in the core."""
+def count(spec: str) -> tuple[str, float]:
+    """spec's case's label, and the instructions a call of it executes in the core."""
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "callgrind.out"
-        subprocess.run(
+        child = subprocess.run(
             [
                 "valgrind",
                 "--tool=callgrind",
@@ -77,16 +79,18 @@ def count(spec: str) -> float:
             ],
             check=True,
             capture_output=True,
+            text=True,
         )
         totals = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
         if totals is None:
             raise RuntimeError(f"no instruction count in callgrind's output for {spec}")
-        return int(totals.group(1)) / CALLS
+        return child.stdout.strip(), int(totals.group(1)) / CALLS
 
 
 def main(specs: list[str]) -> None:
     for spec in specs or DEFAULT_SPECS:
-        print(f"{case(one_thread(spec)).label}: {count(spec) / 1e6:.2f} M instructions a call")
+        label, instructions = count(spec)
+        print(f"{label}: {instructions / 1e6:.2f} M instructions a call")
 
 
 if __name__ == "__main__":
