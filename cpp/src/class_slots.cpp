@@ -2,7 +2,8 @@
 
 namespace fastctc {
 
-void build_label_slots(const int32_t *label, int64_t label_length, int32_t blank, LabelSlots *slots) {
+void build_label_slots(const int32_t *label, int64_t label_length, int32_t blank, int64_t stride,
+                       LabelSlots *slots) {
     int32_t *klass = slots->klass;
     klass[0] = blank;  // labels are never the blank
     slots->source[0] = 0;
@@ -16,9 +17,9 @@ void build_label_slots(const int32_t *label, int64_t label_length, int32_t blank
         while (slot < count && klass[slot] != label[j]) ++slot;
         if (slot == count) {
             klass[count] = label[j];
-            slots->source[count++] = int32_t(1 + j);
+            slots->source[count++] = int32_t((1 + j) * stride);
         } else {
-            slots->repeats[repeat_count] = int32_t(j);
+            slots->repeats[repeat_count] = int32_t(j * stride);
             slots->repeat_slots[repeat_count++] = int32_t(slot);
         }
     }

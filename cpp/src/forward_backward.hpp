@@ -169,24 +169,24 @@ void write_state_occupancy(const Sequence<Real> &seq, int64_t t, const StateProd
 }
 
 // Finishes frame t's gradient row, which frame_emissions() initialised, from
-// its trusted state products and its emissions (entry k at e[k * e_stride]):
-// each class k of the label gets scale * (y^t_k - occupancy(t, k)) for logits
-// and -scale * occupancy(t, k) for log-scores (eq. (16)), computed in double
-// and rounded once; for the posteriors, occupancy(t, k) itself, and each
-// state's occupancy gamma_t(s) in the order of l'.  by_slot: [K] doubles.
+// its trusted state products and its emissions (entry k at e[k * p.stride], as
+// the products' states: the offsets of slots): each class k of the label gets
+// scale * (y^t_k - occupancy(t, k)) for logits and -scale * occupancy(t, k) for
+// log-scores (eq. (16)), computed in double and rounded once; for the
+// posteriors, occupancy(t, k) itself, and each state's occupancy gamma_t(s) in
+// the order of l'.  by_slot: [K] doubles.
 template <typename Space, typename Real>
-void write_grad_row(const Sequence<Real> &seq, int64_t t, const StateProducts &p, const double *e, int64_t e_stride,
-                    double log_scale, const LabelSlots &slots, double *by_slot) {
+void write_grad_row(const Sequence<Real> &seq, int64_t t, const StateProducts &p, const double *e, double log_scale,
+                    const LabelSlots &slots, double *by_slot) {
     const double inverse_z = 1.0 / (p.sums.blanks + p.sums.labels);  // gamma_t(s) = products[s] / Z_t
     // Each label slot starts from its class's first label position, and the
-    // positions that repeat a class add theirs in order.
+    // positions that repeat a class add theirs in order.  (Label state j lies
+    // at the offset of emission 1 + j from p.label - p.stride.)
     by_slot[0] = p.sums.blanks * inverse_z;
-    with_unit_stride(p.stride, [&](auto stride) {
-        for (int64_t k = 1; k < slots.count; ++k) by_slot[k] = p.label[(slots.source[k] - 1) * stride] * inverse_z;
-        for (int64_t r = 0; r < slots.repeat_count; ++r)
-            by_slot[slots.repeat_slots[r]] += p.label[slots.repeats[r] * stride] * inverse_z;
-        return 0;
-    });
+    const double *label_by_emission = p.label - p.stride;
+    for (int64_t k = 1; k < slots.count; ++k) by_slot[k] = label_by_emission[slots.source[k]] * inverse_z;
+    for (int64_t r = 0; r < slots.repeat_count; ++r)
+        by_slot[slots.repeat_slots[r]] += p.label[slots.repeats[r]] * inverse_z;
 
     Real *grad_row = seq.grad_row(t);
     if (seq.occupancy) {
@@ -195,13 +195,10 @@ void write_grad_row(const Sequence<Real> &seq, int64_t t, const StateProducts &p
         return;
     }
     const double factor = Space::emission_factor(log_scale);
-    with_unit_stride(e_stride, [&](auto stride) {
-        for (int64_t k = 0; k < slots.count; ++k) {
-            const double y = seq.log_probs ? 0.0 : Space::probability(e[slots.source[k] * stride], factor);
-            grad_row[slots.klass[k] * seq.grad_class_stride] = Real(seq.grad_scale * (y - by_slot[k]));
-        }
-        return 0;
-    });
+    for (int64_t k = 0; k < slots.count; ++k) {
+        const double y = seq.log_probs ? 0.0 : Space::probability(e[slots.source[k]], factor);
+        grad_row[slots.klass[k] * seq.grad_class_stride] = Real(seq.grad_scale * (y - by_slot[k]));
+    }
 }
 
 // Finishes frame t's gradient row from its lattice rows, if the number system
@@ -218,7 +215,7 @@ void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, 
         return;
     }
     const StateProducts products{buffers.products, buffers.products + labels + 1, 1, sums};
-    write_grad_row<Space>(seq, t, products, e, 1, log_scale, slots, buffers.by_slot);
+    write_grad_row<Space>(seq, t, products, e, log_scale, slots, buffers.by_slot);
 }
 
 // The loss alone's forward pass: in probability space it keeps checkpoints,

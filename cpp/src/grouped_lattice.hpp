@@ -55,7 +55,7 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
         fill_skip(seqs[w].label, scratch.frame_emissions);
         into_lane(scratch.frame_emissions, labels(w), scratch.skip, room, w);
         if (grad)
-            build_label_slots(seqs[w].label.labels(), labels(w), seqs[w].label.blank(), &scratch.slots[w]);
+            build_label_slots(seqs[w].label.labels(), labels(w), seqs[w].label.blank(), W, &scratch.slots[w]);
     }
 
     // Frame t's emissions of lane w into e(t): through the class table straight
@@ -146,7 +146,7 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
                 continue;
             }
             const StateProducts products{scratch.products + w, scratch.products + (room + 1) * W + w, W, sums[w]};
-            write_grad_row<Space>(seqs[w], t, products, e(t) + w, W, scratch.log_scale[t * W + w], scratch.slots[w],
+            write_grad_row<Space>(seqs[w], t, products, e(t) + w, scratch.log_scale[t * W + w], scratch.slots[w],
                                   buffers.by_slot);
         }
     }

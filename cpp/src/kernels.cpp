@@ -112,7 +112,7 @@ double sequence_loss(const Sequence<Real> &seq, ThreadScratch *scratch, Run run)
     }
     if (seq.frames == 0) return 0.0;  // no frames, no labels: the empty path, probability 1
     if (seq.grad)
-        build_label_slots(seq.label.labels(), seq.label.label_length(), seq.label.blank(), &scratch->lattice.slots);
+        build_label_slots(seq.label.labels(), seq.label.label_length(), seq.label.blank(), 1, &scratch->lattice.slots);
 
     const LatticeResult fast = run(ProbabilitySpace{});
     if (fast.trusted(seq.grad != nullptr)) return fast.loss;
