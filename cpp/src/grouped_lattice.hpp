@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "forward_backward.hpp"
 #include "isa.hpp"
@@ -68,7 +69,8 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     const auto read_into_lane = [&](int w, int64_t t, double *lane) {
         if (reads_class_table<Space>(seqs[w])) {
             RowCheck check;
-            const double log_scale = Space::class_emissions(seqs[w], t, buffers.class_exps, lane, W, &check);
+            const double log_scale = Space::class_emissions(seqs[w], t, buffers.class_exps, lane,
+                                                            std::integral_constant<int64_t, W>{}, &check);
             results[w].take(check);
             return log_scale;
         }

@@ -29,3 +29,13 @@
 #else
 #define FASTCTC_INLINE_LAMBDA
 #endif
+
+// Kept out of line: for a function whose inlining into a caller makes the
+// caller's other paths slower (its registers spilled for the inlined one).
+#if defined(__GNUC__)
+#define FASTCTC_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define FASTCTC_NOINLINE __declspec(noinline)
+#else
+#define FASTCTC_NOINLINE
+#endif
