@@ -122,7 +122,7 @@ struct ProbabilitySpace {
     // reads large alphabets 0.5-0.7% more instructions.
     template <typename Real, typename Stride>
     FASTCTC_NOINLINE static double class_emissions(const Sequence<Real> &seq, int64_t t, double *class_exps, double *e,
-                                  Stride e_stride, RowCheck *check) {
+                                                   Stride e_stride, RowCheck *check) {
         const Real *row = seq.input_row(t);
         const int64_t classes = seq.num_classes, stride = seq.input_class_stride, labels = seq.label.label_length();
         const int32_t *label = seq.label.labels();
