@@ -56,17 +56,11 @@ struct RowRange {
 };
 
 // The range of per-place smallest and largest values (Places of each, a power
-// of two), halves first: exact in any order, and a tree of independent
-// comparisons where taking the places in turn was a chain of them.
-template <int First, int Places, typename Real>
+// of two), in pairwise() trees: exact in any order.
+template <int Places, typename Real>
 FASTCTC_ALWAYS_INLINE RowRange<Real> range_of_places(const Real *mins, const Real *maxs) {
-    if constexpr (Places == 1) {
-        return {mins[First], maxs[First]};
-    } else {
-        const RowRange<Real> low = range_of_places<First, Places / 2>(mins, maxs),
-                             high = range_of_places<First + Places / 2, Places / 2>(mins, maxs);
-        return {high.min < low.min ? high.min : low.min, high.max > low.max ? high.max : low.max};
-    }
+    return {pairwise<0, Places>(mins, [](Real a, Real b) { return b < a ? b : a; }),
+            pairwise<0, Places>(maxs, [](Real a, Real b) { return b > a ? b : a; })};
 }
 
 // Elements of Real in a 64-byte cache line.
@@ -141,7 +135,7 @@ inline RowRange<Real> contiguous_row_range(const Real *row, int64_t classes) {
             maxs[k] = row[c + k] > maxs[k] ? row[c + k] : maxs[k];
         }
     }
-    RowRange<Real> range = range_of_places<0, kLine>(mins, maxs);
+    RowRange<Real> range = range_of_places<kLine>(mins, maxs);
     for (; c < classes; ++c) {
         range.min = row[c] < range.min ? row[c] : range.min;
         range.max = row[c] > range.max ? row[c] : range.max;
@@ -171,7 +165,7 @@ FASTCTC_ALWAYS_INLINE RowRange<Real> row_range(const Real *row, int64_t classes,
             mins[k] = x < mins[k] ? x : mins[k];
             maxs[k] = x > maxs[k] ? x : maxs[k];
         });
-        return range_of_places<0, kChunk>(mins, maxs);
+        return range_of_places<kChunk>(mins, maxs);
     });
 }
 

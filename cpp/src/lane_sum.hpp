@@ -17,13 +17,17 @@ namespace fastctc::FASTCTC_ISA {
 
 inline constexpr int kLanes = 8;
 
-// lane[first] + ... + lane[first + count - 1], halves first (count a power of two).
-template <int First, int Count, typename Sum>
-FASTCTC_ALWAYS_INLINE Sum pairwise_sum(const Sum *lane) {
+// lane[first], ..., lane[first + count - 1] combined by combine(a, b), halves
+// first (count a power of two): for a sum, an order fixed by the source; for an
+// exact operation (the smallest, the largest), a tree of independent steps
+// where combining the lanes in turn is a chain.
+template <int First, int Count, typename T, typename Combine>
+FASTCTC_ALWAYS_INLINE T pairwise(const T *lane, Combine combine) {
     if constexpr (Count == 1)
         return lane[First];
     else
-        return pairwise_sum<First, Count / 2>(lane) + pairwise_sum<First + Count / 2, Count / 2>(lane);
+        return combine(pairwise<First, Count / 2>(lane, combine),
+                       pairwise<First + Count / 2, Count / 2>(lane, combine));
 }
 
 // sum over i in [0, n) of term(i), in double (or, lane by lane, in Pack<W>:
@@ -46,7 +50,7 @@ FASTCTC_ALWAYS_INLINE Sum lane_sum(int64_t n, Term term) {
         // a variable count of lanes would keep them all in memory.
         for (int k = 0; k < Lanes; ++k)
             if (i + k < n) lane[k] += term(i + k);
-        return pairwise_sum<0, Lanes>(lane);
+        return pairwise<0, Lanes>(lane, [](Sum a, Sum b) { return a + b; });
     } else {
         static_assert(Lanes == 8, "eight named lanes");
         Sum s0{}, s1{}, s2{}, s3{}, s4{}, s5{}, s6{}, s7{};
