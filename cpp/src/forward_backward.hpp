@@ -184,10 +184,16 @@ void write_grad_row(const Sequence<Real> &seq, int64_t t, const StateProducts &p
     const double inverse_z = 1.0 / (p.sums.blanks + p.sums.labels);  // gamma_t(s) = products[s] / Z_t
     // Each label slot starts from its class's first label position, and the
     // positions that repeat a class add theirs in order.  (Label state j lies
-    // at the offset of emission 1 + j from p.label - p.stride.)
+    // at the offset of emission 1 + j from p.label - p.stride.)  The loops over
+    // slots are unrolled by four: a slot is a handful of instructions, and its
+    // loop's own counting and branch were a quarter of them (3% of the
+    // instructions of T=150 N=32 C=28 L=40 and T=5000 N=1 with the gradient).
+    // By eight it took more on short labels, which leave a longer remainder.
     by_slot[0] = p.sums.blanks * inverse_z;
     const double *label_by_emission = p.label - p.stride;
+#pragma GCC unroll 4
     for (int64_t k = 1; k < slots.count; ++k) by_slot[k] = label_by_emission[slots.source[k]] * inverse_z;
+#pragma GCC unroll 4
     for (int64_t r = 0; r < slots.repeat_count; ++r)
         by_slot[slots.repeat_slots[r]] += p.label[slots.repeats[r]] * inverse_z;
 
@@ -198,6 +204,7 @@ void write_grad_row(const Sequence<Real> &seq, int64_t t, const StateProducts &p
         return;
     }
     const double factor = Space::emission_factor(log_scale);
+#pragma GCC unroll 4
     for (int64_t k = 0; k < slots.count; ++k) {
         const double y = seq.log_probs ? 0.0 : Space::probability(e[slots.source[k]], factor);
         grad_row[slots.klass[k] * seq.grad_class_stride] = Real(seq.grad_scale * (y - by_slot[k]));
