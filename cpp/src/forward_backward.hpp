@@ -85,9 +85,7 @@ double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, const Th
     RowCheck check;
     const auto read = [&] {
         if constexpr (Space::kClassTable)
-            if (reads_class_table<Space>(seq))
-                return Space::class_emissions(seq, t, buffers.class_exps, e, std::integral_constant<int64_t, 1>{},
-                                              &check);
+            if (reads_class_table<Space>(seq)) return Space::class_emissions(seq, t, buffers.class_exps, e, &check);
         return Space::emissions(seq, t, read_frame(seq, t, static_cast<Real *>(buffers.frame_exps)), e, &check);
     };
     const double log_scale = read();

@@ -66,13 +66,17 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     // frame keeps its own), once without (one set serves every frame).
     double *frame_e[W];
     for (int w = 0; w < W; ++w) frame_e[w] = scratch.frame_emissions + w * (room + 1);
+    // Each lane reading its frames through a class table has one of its own in
+    // buffers.class_exps; a frame's tables are all filled before any lane's
+    // emissions are taken from its table (ProbabilitySpace::class_table()).
+    const auto class_exps = [&](int w) { return buffers.class_exps + w * seqs[w].num_classes; };
+    typename Space::ClassTable tables[W];
     const auto read_into_lane = [&](int w, int64_t t, double *lane) {
         if (reads_class_table<Space>(seqs[w])) {
             RowCheck check;
-            const double log_scale = Space::class_emissions(seqs[w], t, buffers.class_exps, lane,
-                                                            std::integral_constant<int64_t, W>{}, &check);
+            Space::template table_emissions<Real, W>(seqs[w], t, class_exps(w), tables[w], lane, &check);
             results[w].take(check);
-            return log_scale;
+            return 0.0;
         }
         const double log_scale = frame_emissions<Space>(seqs[w], t, frame_e[w], buffers, &results[w]);
         for (int64_t i = 0; i <= labels(w); ++i) lane[i * W] = frame_e[w][i];
@@ -80,6 +84,9 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     };
     double scales[W] = {};  // each lane's sum_t log_scale_t (ForwardPass)
     for (int64_t t = 0; t < frames; ++t) {
+        for (int w = 0; w < W; ++w)
+            if (t < seqs[w].frames && reads_class_table<Space>(seqs[w]))
+                tables[w] = Space::class_table(seqs[w], t, class_exps(w));
         for (int w = 0; w < W; ++w) {
             double *lane = e(t) + w;  // entry i at lane[i * W]
             if (t >= seqs[w].frames) {

@@ -111,29 +111,31 @@ struct ProbabilitySpace {
         return exp_nonpositive<double, kDegree, kMayFlush>(double(u) - max);
     }
 
-    // Frame t of logits through the table of e^{u_c - max u} (class_exps, [C]):
-    // the gradient row starts as scale * softmax (0 for the posteriors), the
-    // emissions are the softmax's entries (entry k at e[k * e_stride]); returns
-    // log_scale_t = 0.  e_stride is a compile-time constant (1 for one sequence,
-    // W for a group's lanes: an std::integral_constant), so that the emissions'
-    // scattered stores take no multiplications (1-1.7% of the instructions of the
-    // short shapes).  Out of line: each stride's instance has one caller, and
-    // inlined into frame_emissions() the one-sequence instance cost the path that
-    // reads large alphabets 0.5-0.7% more instructions.
-    template <typename Real, typename Stride>
-    FASTCTC_NOINLINE static double class_emissions(const Sequence<Real> &seq, int64_t t, double *class_exps, double *e,
-                                                   Stride e_stride, RowCheck *check) {
+    // Frames of logits are read through a table of e^{u_c - max u} (class_exps,
+    // [C]) in two halves: fill_class_table() fills and sums it,
+    // emissions_from_table() divides by the sum (entry points below).
+
+    // What fill_class_table() learns of a frame: its largest input, whether an
+    // exponential can have flushed, and the table's sum.
+    struct ClassTable {
+        double max;
+        bool may_flush;
+        double sum;
+    };
+
+    // Frame t of logits into class_exps.  The clamping only where an exponential
+    // can flush (with_flushing()); a long row fetches the next one as it goes
+    // (for_each_in_lines()).  Each loop takes a lambda of its own: GCC did not
+    // inline one lambda passed to both, and the loops then did not vectorise.
+    template <typename Real>
+    FASTCTC_ALWAYS_INLINE static ClassTable fill_class_table(const Sequence<Real> &seq, int64_t t,
+                                                             double *class_exps) {
         const Real *row = seq.input_row(t);
-        const int64_t classes = seq.num_classes, stride = seq.input_class_stride, labels = seq.label.label_length();
-        const int32_t *label = seq.label.labels();
+        const int64_t classes = seq.num_classes, stride = seq.input_class_stride;
         const Real *next = seq.next_input_row(t);
         const RowRange<Real> range = row_range(row, classes, stride, next);
         const double max = double(range.max);
-        // The clamping only where an exponential can flush (with_flushing()); a
-        // long row fetches the next one as it goes (for_each_in_lines()).  Each
-        // loop takes a lambda of its own: GCC did not inline one lambda passed to
-        // both, and the loops then did not vectorise.
-        const bool may_flush = with_flushing<double>(range, [&](auto flushing) {
+        const bool may_flush = with_flushing<double>(range, [&](auto flushing) FASTCTC_INLINE_LAMBDA {
             constexpr bool kMayFlush = decltype(flushing)::value;
             if (is_long_row(classes, stride)) {
                 for_each_in_lines(row, classes, next, [&](int64_t c, int) {
@@ -148,19 +150,35 @@ struct ProbabilitySpace {
             }
             return kMayFlush;
         });
-        const double sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; }), inverse = 1.0 / sum;
+        return {max, may_flush, lane_sum(classes, [&](int64_t c) { return class_exps[c]; })};
+    }
+
+    // Frame t's emissions from its class table: the softmax's entries (entry k at
+    // e[k * e_stride]); the gradient row starts as scale * softmax (0 for the
+    // posteriors).  e_stride is a compile-time
+    // constant (1 for one sequence, W for a group's lanes: an
+    // std::integral_constant), so that the emissions' scattered stores take no
+    // multiplications (1-1.7% of the instructions of the short shapes).
+    template <typename Real, typename Stride>
+    FASTCTC_ALWAYS_INLINE static void emissions_from_table(const Sequence<Real> &seq, int64_t t,
+                                                           const double *class_exps, const ClassTable &table,
+                                                           double *e, Stride e_stride, RowCheck *check) {
+        const int64_t classes = seq.num_classes, labels = seq.label.label_length();
+        const int32_t *label = seq.label.labels();
+        const double inverse = 1.0 / table.sum;
         e[0] = class_exps[seq.label.blank()] * inverse;
 #pragma omp simd  // element by element: loads gathered into vectors, the same bits
         for (int64_t j = 0; j < labels; ++j) e[(1 + j) * e_stride] = class_exps[label[j]] * inverse;
         // A label position whose exponential flushed to 0 lost its probability.  That
         // needs an input more than -kLowest below the largest, which is rare: only
         // then are the label's classes checked.
-        const auto flushes = [&](int64_t k) {
-            const double x = double(row[k * stride]);
-            return (x - max < ExpTraits<double>::kLowest) && x > -INFINITY;
-        };
         bool flushed = false;
-        if (may_flush) {
+        if (table.may_flush) {
+            const Real *row = seq.input_row(t);
+            const auto flushes = [&](int64_t k) {
+                const double x = double(row[k * seq.input_class_stride]);
+                return (x - table.max < ExpTraits<double>::kLowest) && x > -INFINITY;
+            };
             for (int64_t j = 0; j < labels && !flushed; ++j) flushed = flushes(label[j]);
             flushed = flushed || flushes(seq.label.blank());
         }
@@ -175,8 +193,33 @@ struct ProbabilitySpace {
             });
         }
         check->exact = check->exact && !flushed;
-        check->sound = check->sound && max > -INFINITY && max < INFINITY && sum == sum;
+        check->sound = check->sound && table.max > -INFINITY && table.max < INFINITY && table.sum == table.sum;
+    }
+
+    // The entry points, out of line (inlined into frame_emissions(), the
+    // one-sequence reading cost the path that reads large alphabets 0.5-0.7%
+    // more instructions).  One sequence reads a frame in one call,
+    // class_emissions(), which returns its log_scale_t = 0.  A group calls
+    // class_table() for each lane and then table_emissions() for each
+    // (grouped_lattice.hpp), so that the lanes' chains of exponentials, sum and
+    // division overlap: 4-5% less time on T=150 N=32 C=28 L=40, 8-12% for its
+    // loss alone (BENCHMARKS.md).  One sequence read in two calls took 3-6% more
+    // time on T=800 N=16 C=32 L=150 with the gradient.
+    template <typename Real>
+    FASTCTC_NOINLINE static double class_emissions(const Sequence<Real> &seq, int64_t t, double *class_exps, double *e,
+                                                   RowCheck *check) {
+        emissions_from_table(seq, t, class_exps, fill_class_table(seq, t, class_exps), e,
+                             std::integral_constant<int64_t, 1>{}, check);
         return 0.0;
+    }
+    template <typename Real>
+    FASTCTC_NOINLINE static ClassTable class_table(const Sequence<Real> &seq, int64_t t, double *class_exps) {
+        return fill_class_table(seq, t, class_exps);
+    }
+    template <typename Real, int W>
+    FASTCTC_NOINLINE static void table_emissions(const Sequence<Real> &seq, int64_t t, const double *class_exps,
+                                                 const ClassTable &table, double *lanes, RowCheck *check) {
+        emissions_from_table(seq, t, class_exps, table, lanes, std::integral_constant<int64_t, W>{}, check);
     }
 
     // y = eps * e^{log_scale}: the factor once per frame, then a product per class.

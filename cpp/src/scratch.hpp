@@ -100,7 +100,7 @@ struct GroupScratch {
 // Per-thread buffers: one frame's class table or exponentials, and what
 // finishing gradient rows needs.
 struct ThreadBuffers {
-    double *class_exps;  // [C] if any sequence uses_class_table(), else none
+    double *class_exps;  // [C] a lane of a group (one without groups) if any sequence uses_class_table()
     void *frame_exps;    // [C] of the inputs' type: a frame's exponentials (read_frame())
     double *products;    // [|l'|] alpha_t(s) beta_t(s), up to a common factor
     double *by_slot;     // [K]    posterior occupancy of each distinct class

@@ -139,7 +139,10 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     const size_t scratch_bytes = one_scratch.size() > one_group.size() ? one_scratch.size() : one_group.size();
     ByteCounter one_buffers;
     const uint64_t classes = uint64_t(batch.num_classes);
-    one_buffers.reserve(uses_class_table(int64_t(classes), int64_t(e.labels)) ? classes : 0, sizeof(double));
+    // The class table: one a lane for a group (grouped_lattice.hpp).
+    const uint64_t tables = l.grouping ? uint64_t(l.group_lanes) : 1;
+    one_buffers.reserve(uses_class_table(int64_t(classes), int64_t(e.labels)) ? classes * tables : 0,
+                        sizeof(double));
     // A frame's exponentials (read_frame()), of the inputs' type: room for double.  Not
     // in the class table's memory: a group's sequences may read frames either way, and
     // float stores there could be moved past the table's double loads (strict aliasing).

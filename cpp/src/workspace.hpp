@@ -7,7 +7,8 @@
 // - one sequence per thread (the usual case): each thread has a scratch region
 //   sized for the largest sequence, so memory is O(threads x longest sequence),
 //   independent of the batch size (and of C, but for a row of a frame's
-//   exponentials per thread and a class table where uses_class_table());
+//   exponentials per thread and a class table where uses_class_table(), one
+//   a lane of a group);
 //   Sequences with short labels go eight or four at a time
 //   (grouped_lattice.hpp), in the same region, which is sized for whichever
 //   needs more;
