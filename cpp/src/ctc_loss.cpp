@@ -28,6 +28,32 @@ int loss_threads(int32_t requested, int64_t batch_size) {
     return baseline::resolve_num_threads(requested, batch_size == 1 ? baseline::kMaxThreads : batch_size);
 }
 
+// The workspace of a validated batch and the kernels that run it, planned
+// together.  Logits that no sequence reads through the class table (every frame
+// a row of C exponentials) take kernels_for() their rows.  Otherwise, where
+// eight_lane_kernels() exist, a batch with the gradient plans its wide groups
+// for them and runs on them if it has any (on long rows, wider groups of
+// sequences of different lengths balanced two threads worse: T=250 N=32 C=1024
+// L=60 var, 5% more time).  fastctc_workspace_size() reports the same plan.
+fastctc_status plan_batch(const fastctc_batch &batch, const fastctc_options &options, bool with_grad,
+                          WorkspaceLayout *layout, const KernelTable **kernels) {
+    const int threads = loss_threads(options.num_threads, batch.batch_size);
+    fastctc_status status = plan_workspace(batch, threads, with_grad, /*eight_lane_vectors=*/false, layout);
+    if (status != FASTCTC_STATUS_SUCCESS) return status;
+    const bool long_exponential_rows =
+        !options.log_probs && !uses_class_table(batch.num_classes, layout->longest_label);
+    *kernels = &kernels_for(long_exponential_rows);
+    const KernelTable *eight_lanes = with_grad && !long_exponential_rows ? eight_lane_kernels() : nullptr;
+    if (!eight_lanes || !layout->grouping) return FASTCTC_STATUS_SUCCESS;
+    WorkspaceLayout wide;
+    if (plan_workspace(batch, threads, with_grad, /*eight_lane_vectors=*/true, &wide) == FASTCTC_STATUS_SUCCESS &&
+        wide.wide_grouped > 0) {
+        *layout = wide;
+        *kernels = eight_lanes;
+    }
+    return FASTCTC_STATUS_SUCCESS;
+}
+
 // Where a batch's results go (see BatchJob).
 template <typename Real>
 struct Outputs {
@@ -54,8 +80,8 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
     if (batch->max_time > 0 && (!inputs || (out.posteriors && !out.grad))) return FASTCTC_STATUS_INVALID_VALUE;
 
     WorkspaceLayout layout;
-    status = plan_workspace(*batch, loss_threads(options->num_threads, size), out.grad != nullptr,
-                            &layout);
+    const KernelTable *kernels = nullptr;
+    status = plan_batch(*batch, *options, out.grad != nullptr, &layout, &kernels);
     if (status != FASTCTC_STATUS_SUCCESS) return status;
     if (!workspace || workspace_bytes < layout.total_bytes) return FASTCTC_STATUS_WORKSPACE_TOO_SMALL;
 
@@ -66,17 +92,13 @@ fastctc_status compute(const fastctc_batch *batch, const fastctc_options *option
     const LossPlan plan =
         plan_loss_batch(*batch, layout.grouping, layout.wide_grouped, order, unit_starts, label_offsets);
     const int64_t num_states = 2 * layout.longest_label + 1;  // the state occupancy rows' width
-    // Logits that no sequence reads through the class table: every frame is a row
-    // of C exponentials (kernels_for()).
-    const bool long_exponential_rows =
-        !options->log_probs && !uses_class_table(batch->num_classes, layout.longest_label);
 
     const BatchJob<Real> job{batch,           options,          inputs,         input_strides,   out.losses,
                              out.grad,        out.grad_strides, out.grad_scale, out.state_occupancy,
                              out.state_strides, num_states,     out.posteriors, base,            &layout,
                              order,           label_offsets,    unit_starts,    plan.units,      plan.wide_grouped,
                              plan.grouped};
-    (kernels_for(long_exponential_rows).*run)(job);
+    (kernels->*run)(job);
     return FASTCTC_STATUS_SUCCESS;
 }
 
@@ -112,8 +134,8 @@ fastctc_status fastctc_workspace_size(const fastctc_batch *batch, const fastctc_
     fastctc_status status = validate_batch(batch, options, /*check_labels=*/false);
     if (status != FASTCTC_STATUS_SUCCESS) return status;
     WorkspaceLayout layout;
-    status = plan_workspace(*batch, loss_threads(options->num_threads, batch->batch_size),
-                            with_grad != 0, &layout);
+    const KernelTable *kernels = nullptr;
+    status = plan_batch(*batch, *options, with_grad != 0, &layout, &kernels);
     if (status == FASTCTC_STATUS_SUCCESS) *bytes = layout.total_bytes;
     return status;
 }

@@ -6,12 +6,20 @@
 // variable to check every level the machine has (tests/test_simd_levels.py).
 //
 // Left to choose, AVX-512 is used only for batches whose frames are read
-// through long rows of exponentials (kernels_for()); the others, whose time goes
-// to the lattice and to short rows, run the AVX2 kernels.  Measured on a Cascade
-// Lake Xeon, where any 512-bit instruction lowers the core's clock for what
-// follows: AVX-512 took 8-16% less time on rows of 160 to 5000 classes and
-// 9-24% more on small alphabets, the class table and the lattice, each function
-// slower alike.  The two levels give the same bits: the same operations in the
+// through long rows of exponentials (kernels_for()) and, on CPUs that run
+// 512-bit instructions at full speed, for batches of groups of eight with the
+// gradient (eight_lane_kernels()); the others, whose time goes to the lattice
+// and to short rows, run the AVX2 kernels.  Measured on a Cascade Lake Xeon,
+// where any 512-bit instruction lowers the core's clock for what follows:
+// AVX-512 took 8-16% less time on rows of 160 to 5000 classes and 9-24% more on
+// small alphabets, the class table and the lattice, each function slower alike.
+// On an AMD EPYC of the Zen 5 generation, which does not lower its clock: the
+// same on small alphabets within a few percent either way (one long label 3-5%
+// slower, one sequence of 5000 frames 2-4% faster), but a group's eight lanes
+// in one register instead of two took 2-6% less time (BENCHMARKS.md).  AMD's
+// CPUs with AVX-512 (Zen 4 on) are taken to run it at full speed; Intel's are
+// not (Ice Lake and later lower the clock less than Cascade Lake, but were not
+// measured).  The two levels give the same bits: the same operations in the
 // same order, fused multiply-adds where the source writes them.
 #include <cstdlib>
 #include <cstring>
@@ -51,6 +59,23 @@ bool cpu_has(Level level) {
 }
 #endif
 
+#if defined(FASTCTC_HAVE_AVX512)
+// Whether the CPU is taken to run 512-bit instructions without lowering its
+// clock (see above).
+bool runs_512_bits_at_full_speed() {
+#if defined(__GNUC__)
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd");
+#elif defined(_MSC_VER)
+    int info[4];
+    __cpuid(info, 0);
+    return info[1] == 0x68747541 && info[3] == 0x69746e65 && info[2] == 0x444d4163;  // "AuthenticAMD"
+#else
+    return false;
+#endif
+}
+#endif
+
 // Whether FASTCTC_SIMD names a level (which then runs every batch), and which.
 bool named_level(Level *level) {
     static const char *const kNames[] = {"baseline", "avx2", "avx512"};  // in the order of Level
@@ -62,6 +87,14 @@ bool named_level(Level *level) {
         }
     }
     return false;
+}
+
+bool level_named() {
+    static const bool named = [] {
+        Level level;
+        return named_level(&level);
+    }();
+    return named;
 }
 
 Level requested_level() {
@@ -91,14 +124,20 @@ const KernelTable &selected_kernels() {
 
 const KernelTable &kernels_for(bool long_exponential_rows) {
 #if defined(FASTCTC_HAVE_AVX512) && defined(FASTCTC_HAVE_AVX2)
-    static const bool named = [] {
-        Level level;
-        return named_level(&level);
-    }();
-    if (!long_exponential_rows && !named && &selected_kernels() == &kernels_avx512) return kernels_avx2;
+    if (!long_exponential_rows && !level_named() && &selected_kernels() == &kernels_avx512) return kernels_avx2;
 #endif
     (void)long_exponential_rows;
     return selected_kernels();
+}
+
+const KernelTable *eight_lane_kernels() {
+    const KernelTable &selected = selected_kernels();
+    if (!selected.eight_lane_vectors) return nullptr;
+#if defined(FASTCTC_HAVE_AVX512)
+    static const bool full_speed = runs_512_bits_at_full_speed();
+    if (!full_speed && !level_named()) return nullptr;
+#endif
+    return &selected;
 }
 
 }  // namespace fastctc

@@ -36,6 +36,7 @@ struct BatchJob {
 
 struct KernelTable {
     const char *level;  // what fastctc_simd_level() reports
+    bool eight_lane_vectors;  // a group's eight lanes fit one vector register (pack.hpp)
     void (*run_f32)(const BatchJob<float> &job);
     void (*run_f64)(const BatchJob<double> &job);
 };
@@ -52,5 +53,10 @@ const KernelTable &selected_kernels();
 // batch's frames are not read through long rows of exponentials and the CPU's
 // widest level does not pay there (see dispatch.cpp).  The same bits either way.
 const KernelTable &kernels_for(bool long_exponential_rows);
+
+// The kernels for a batch of groups of eight with the gradient, whose lanes
+// fill one vector register: selected_kernels() where those are AVX-512 and the
+// CPU runs 512-bit instructions at full speed, else none (see dispatch.cpp).
+const KernelTable *eight_lane_kernels();
 
 }  // namespace fastctc

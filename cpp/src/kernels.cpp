@@ -14,6 +14,7 @@
 #include "isa.hpp"
 #include "kernel_table.hpp"
 #include "log_space.hpp"
+#include "pack.hpp"
 #include "parallel.hpp"
 #include "probability_space.hpp"
 #include "shared_sequence.hpp"
@@ -214,6 +215,7 @@ void run_batch(const BatchJob<Real> &job) {
 
 const fastctc::KernelTable fastctc::FASTCTC_TABLE_NAME(FASTCTC_ISA) = {
     FASTCTC_STRINGIFY(FASTCTC_ISA),
+    fastctc::FASTCTC_ISA::kEightLanesInOneVector,
     &fastctc::FASTCTC_ISA::run_batch<float>,
     &fastctc::FASTCTC_ISA::run_batch<double>,
 };

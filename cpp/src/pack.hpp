@@ -8,8 +8,9 @@
 // once over Pack<W> gives each lane the bits it gives one sequence.
 //
 // With GCC or Clang, Pack<1> is a plain double, Pack<4> a vector type (one
-// AVX2 register, two SSE2 ones) and Pack<8> a pair of them; elsewhere all are
-// arrays with fixed-count loops.  (Measured with GCC 12: arrays of 4 are
+// AVX2 register, two SSE2 ones) and Pack<8> a pair of them, or where AVX-512 is
+// compiled for, one vector of eight (one register); elsewhere all are arrays
+// with fixed-count loops.  (Measured with GCC 12: arrays of 4 are
 // vectorised across neighbouring states, with shuffles to transpose them, 1.4
 // times the instructions; a vector type of one lane triples the instructions of
 // W = 1; GCC's own vector type of eight doubles, on AVX2, goes through memory:
@@ -117,6 +118,20 @@ template <typename T>
 FASTCTC_ALWAYS_INLINE LanePair<T> &operator&=(LanePair<T> &a, const LanePair<T> &b) {
     return a = a & b;
 }
+#if defined(__AVX512F__)  // eight lanes, one register
+template <>
+struct LanesOf<8, double> {
+    typedef double type __attribute__((vector_size(8 * sizeof(double))));
+};
+template <>
+struct LanesOf<8, int64_t> {
+    typedef int64_t type __attribute__((vector_size(8 * sizeof(int64_t))));
+};
+template <>
+struct LanesOf<8, uint64_t> {
+    typedef uint64_t type __attribute__((vector_size(8 * sizeof(uint64_t))));
+};
+#else  // eight lanes, two registers
 template <>
 struct LanesOf<8, double> {
     using type = LanePair<double>;
@@ -129,13 +144,26 @@ template <>
 struct LanesOf<8, uint64_t> {
     using type = LanePair<uint64_t>;
 };
-#endif
+#endif  // __AVX512F__
+#endif  // FASTCTC_VECTOR_TYPES
 template <int W, typename T>
 using Lanes = typename LanesOf<W, T>::type;
 
 // Whether Lanes<W, T> takes the operators of its lanes' type.
 template <int W>
 inline constexpr bool kNativeLanes = FASTCTC_VECTOR_TYPES && (W == 1 || W == 4 || W == 8);
+
+// Whether Lanes<W, double> is a LanePair (loaded and stored a half at a time).
+template <typename T>
+inline constexpr bool kIsLanePair = false;
+#if FASTCTC_VECTOR_TYPES
+template <typename T>
+inline constexpr bool kIsLanePair<LanePair<T>> = true;
+#endif
+template <int W>
+inline constexpr bool kPairedLanes = kIsLanePair<Lanes<W, double>>;
+// Whether a group's eight lanes are one vector (one AVX-512 register).
+inline constexpr bool kEightLanesInOneVector = kNativeLanes<8> && !kPairedLanes<8>;
 
 // Lane w of a storage.
 template <int W, typename T>
@@ -215,7 +243,7 @@ struct Pack {
     // 64-byte object, it went through the stack.
     static FASTCTC_ALWAYS_INLINE Pack load(const double *p) {
         Pack r;
-        if constexpr (W == 8 && kNativeLanes<W>) {
+        if constexpr (kPairedLanes<W>) {
             std::memcpy(&r.lane.half[0], p, sizeof r.lane.half[0]);
             std::memcpy(&r.lane.half[1], p + 4, sizeof r.lane.half[1]);
         } else {
@@ -229,7 +257,7 @@ struct Pack {
         return r;
     }
     FASTCTC_ALWAYS_INLINE void store(double *p) const {
-        if constexpr (W == 8 && kNativeLanes<W>) {
+        if constexpr (kPairedLanes<W>) {
             std::memcpy(p, &lane.half[0], sizeof lane.half[0]);
             std::memcpy(p + 4, &lane.half[1], sizeof lane.half[1]);
         } else {

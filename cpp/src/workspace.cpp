@@ -64,11 +64,14 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
 // Wide groups are for the gradient, when a wide group's scratch is at most this
 // many bytes.  A group's gradient path keeps every frame's rows and emissions
 // and reads them back in its backward pass; past a core's second-level cache,
-// eight lanes gained nothing on four (T=150 L=40: 1.2 MB a wide group, the same
-// time; T=50 L=10 var: about 120 KB, 0-4% less time).  The loss alone, with
-// inputs and labels of different lengths, lost more to the lanes a group pads
-// than it saved (T=150 L=40 var: 9% more instructions; BENCHMARKS.md).
-constexpr size_t kWideGroupBytes = 512 * 1024;
+// eight lanes in two vector registers gained nothing on four (T=150 L=40: 1.2 MB
+// a wide group, the same time; T=50 L=10 var: about 120 KB, 0-4% less time).
+// In one register (AVX-512: eight_lane_kernels()) they took 5-6% less time on
+// T=150 L=40, 1.2 MB a group; they may take up to kOneVectorWideGroupBytes.  The
+// loss alone, with inputs and labels of different lengths, lost more to the
+// lanes a group pads than it saved (T=150 L=40 var: 9% more instructions;
+// BENCHMARKS.md).
+constexpr size_t kWideGroupBytes = 512 * 1024, kOneVectorWideGroupBytes = 4 * 1024 * 1024;
 
 // How many of a batch's `grouped` groupable() sequences go in wide groups: as
 // many groups of kWideGroup as give every thread the same number (the rest go
@@ -108,7 +111,7 @@ bool plan_group(const Extents &e, bool with_grad, uint64_t lanes, ByteCounter *b
 
 // The layout of a batch with extents e; false when a size overflows.
 bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, bool with_grad,
-                 WorkspaceLayout *layout) {
+                 bool eight_lane_vectors, WorkspaceLayout *layout) {
     WorkspaceLayout l;
     l.num_threads = num_threads;
     l.shared_sequence = uses_shared_sequence(batch.batch_size, num_threads);
@@ -123,8 +126,9 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
         // (A wide group whose size overflows is just not planned: four lanes may fit.)
         ByteCounter wide;
         GroupRegions wide_regions;
+        const size_t largest = eight_lane_vectors ? kOneVectorWideGroupBytes : kWideGroupBytes;
         const bool fits = with_grad && plan_group(e, with_grad, kWideGroup, &wide, &wide_regions) &&
-                          !wide.overflowed() && wide.size() <= kWideGroupBytes;
+                          !wide.overflowed() && wide.size() <= largest;
         l.wide_grouped = fits ? int64_t(wide_grouped(e.grouped, num_threads)) : 0;
         if (l.wide_grouped > 0) {  // the plan just made
             l.group_lanes = kWideGroup;
@@ -174,16 +178,17 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
 bool uses_shared_sequence(int64_t batch_size, int num_threads) { return batch_size == 1 && num_threads > 1; }
 
 fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
-                              WorkspaceLayout *layout) {
+                              bool eight_lane_vectors, WorkspaceLayout *layout) {
     Extents e;
     WorkspaceLayout l, alone;
-    if (!batch_extents(batch, &e) || !plan_layout(batch, e, num_threads, with_grad, &l))
+    if (!batch_extents(batch, &e) || !plan_layout(batch, e, num_threads, with_grad, eight_lane_vectors, &l))
         return FASTCTC_STATUS_SIZE_OVERFLOW;
     // A workspace for the loss with its gradient also serves the loss alone of
     // the same batch (a call with no frames may pass grad NULL), whose
     // checkpoints can need more on a few frames.
     if (with_grad) {
-        if (!plan_layout(batch, e, num_threads, /*with_grad=*/false, &alone)) return FASTCTC_STATUS_SIZE_OVERFLOW;
+        if (!plan_layout(batch, e, num_threads, /*with_grad=*/false, eight_lane_vectors, &alone))
+            return FASTCTC_STATUS_SIZE_OVERFLOW;
         if (alone.total_bytes > l.total_bytes) l.total_bytes = alone.total_bytes;
     }
     *layout = l;
