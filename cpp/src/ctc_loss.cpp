@@ -29,12 +29,12 @@ int loss_threads(int32_t requested, int64_t batch_size) {
 }
 
 // The workspace of a validated batch and the kernels that run it, planned
-// together.  Logits that no sequence reads through the class table (every frame
-// a row of C exponentials) take kernels_for() their rows.  Otherwise, where
-// eight_lane_kernels() exist, a batch with the gradient plans its wide groups
-// for them and runs on them if it has any (on long rows, wider groups of
-// sequences of different lengths balanced two threads worse: T=250 N=32 C=1024
-// L=60 var, 5% more time).  fastctc_workspace_size() reports the same plan.
+// together: kernels_for() the batch's rows, except that where
+// eight_lane_kernels() exist, a batch with the gradient whose frames are read
+// through the class table plans its wide groups for them and runs on them if it
+// has any.  (With long rows of exponentials, the larger wide groups balanced two
+// threads worse on sequences of different lengths: T=250 N=32 C=1024 L=60 var,
+// 5% more time.)  fastctc_workspace_size() reports the same plan.
 fastctc_status plan_batch(const fastctc_batch &batch, const fastctc_options &options, bool with_grad,
                           WorkspaceLayout *layout, const KernelTable **kernels) {
     const int threads = loss_threads(options.num_threads, batch.batch_size);

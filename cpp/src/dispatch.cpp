@@ -16,7 +16,7 @@
 // On an AMD EPYC of the Zen 5 generation, which does not lower its clock: the
 // same on small alphabets within a few percent either way (one long label 3-5%
 // slower, one sequence of 5000 frames 2-4% faster), but a group's eight lanes
-// in one register instead of two took 2-6% less time (BENCHMARKS.md).  AMD's
+// in one register instead of two took 2-7% less time (BENCHMARKS.md).  AMD's
 // CPUs with AVX-512 (Zen 4 on) are taken to run it at full speed; Intel's are
 // not (Ice Lake and later lower the clock less than Cascade Lake, but were not
 // measured).  The two levels give the same bits: the same operations in the
@@ -89,7 +89,8 @@ bool named_level(Level *level) {
     return false;
 }
 
-bool level_named() {
+// Whether FASTCTC_SIMD names a level (read once).
+bool level_forced() {
     static const bool named = [] {
         Level level;
         return named_level(&level);
@@ -124,7 +125,7 @@ const KernelTable &selected_kernels() {
 
 const KernelTable &kernels_for(bool long_exponential_rows) {
 #if defined(FASTCTC_HAVE_AVX512) && defined(FASTCTC_HAVE_AVX2)
-    if (!long_exponential_rows && !level_named() && &selected_kernels() == &kernels_avx512) return kernels_avx2;
+    if (!long_exponential_rows && !level_forced() && &selected_kernels() == &kernels_avx512) return kernels_avx2;
 #endif
     (void)long_exponential_rows;
     return selected_kernels();
@@ -135,7 +136,7 @@ const KernelTable *eight_lane_kernels() {
     if (!selected.eight_lane_vectors) return nullptr;
 #if defined(FASTCTC_HAVE_AVX512)
     static const bool full_speed = runs_512_bits_at_full_speed();
-    if (!full_speed && !level_named()) return nullptr;
+    if (!full_speed && !level_forced()) return nullptr;
 #endif
     return &selected;
 }

@@ -66,7 +66,7 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
 // and reads them back in its backward pass; past a core's second-level cache,
 // eight lanes in two vector registers gained nothing on four (T=150 L=40: 1.2 MB
 // a wide group, the same time; T=50 L=10 var: about 120 KB, 0-4% less time).
-// In one register (AVX-512: eight_lane_kernels()) they took 5-6% less time on
+// In one register (AVX-512: eight_lane_kernels()) they took 2-7% less time on
 // T=150 L=40, 1.2 MB a group; they may take up to kOneVectorWideGroupBytes.  The
 // loss alone, with inputs and labels of different lengths, lost more to the
 // lanes a group pads than it saved (T=150 L=40 var: 9% more instructions;
