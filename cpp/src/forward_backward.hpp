@@ -213,11 +213,11 @@ void write_grad_row(const Sequence<Real> &seq, int64_t t, const StateProducts &p
 // vouches for their products.
 template <typename Space, typename Real>
 void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, const double *beta, const double *e,
-                     double log_scale, const LabelSlots &slots, const ThreadBuffers &buffers,
-                     LatticeResult *result) {
+                     double log_scale, const LabelSlots &slots, const ThreadBuffers &buffers, LatticeResult *result,
+                     const double *fetch = nullptr) {
     const int64_t labels = seq.label.label_length();
     ProductSums sums;
-    Space::products(alpha, beta, labels, buffers.products, &sums);
+    Space::products(alpha, beta, labels, buffers.products, &sums, fetch);
     if (!sums.trusted) {
         result->products_trusted = false;
         return;
@@ -324,7 +324,7 @@ LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScra
         backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels,
                               beta(t), &result);
         finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots, buffers,
-                               &result);
+                               &result, t > 0 ? alpha(t - 1) : nullptr);
     }
     return result;
 }

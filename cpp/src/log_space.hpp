@@ -138,7 +138,8 @@ struct LogSpace {
 
     // products[s] = alpha_t(s) beta_t(s) / e^m, with m their largest logarithm,
     // and their sums (Z_t: at least 1 unless no state has any probability).
-    static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums) {
+    static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums,
+                         const double * /*fetch*/ = nullptr) {
         const int64_t states = 2 * labels + 1;
         for (int64_t s = 0; s < states; ++s) out[s] = alpha[s] + beta[s];
         const double m = row_max(out, states, 1);

@@ -415,8 +415,11 @@ struct ProbabilitySpace {
     // 2^{its scales - the largest}, for W sequences side by side (as for the
     // steps); sums[w] receives lane w's sums, whose total is Z_t.  Trusted if
     // Z_t and the rows' smallest block sums bound what underflow can have cost.
+    // fetch: a row of the same shape (the next frame's kept row) brought into the
+    // cache block by block as these are multiplied, or null.
     template <int W = 1>
-    static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums) {
+    static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums,
+                         const double *fetch = nullptr) {
         using V = Pack<W>;
         const auto at = [](const double *p, int64_t i) { return V::load(p + i * W); };
         const int64_t count = blocks(labels);
@@ -429,6 +432,13 @@ struct ProbabilitySpace {
             const int64_t first = k * kBlockLabels, label_first = labels + 1 + first;
             with_block_sizes(block_end(k, labels + 1) - first, block_end(k, labels) - first,
                              [&](auto blanks, auto block_labels) {
+                                 if (fetch) {  // a line at a time, unrolled for a full block
+                                     constexpr int64_t kLine = 64 / sizeof(double);
+                                     for (int64_t i = 0; i < blanks * W; i += kLine)
+                                         __builtin_prefetch(fetch + first * W + i);
+                                     for (int64_t i = 0; i < block_labels * W; i += kLine)
+                                         __builtin_prefetch(fetch + label_first * W + i);
+                                 }
                                  for (int64_t i = first; i < first + blanks; ++i)
                                      ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
                                  for (int64_t i = label_first; i < label_first + block_labels; ++i)

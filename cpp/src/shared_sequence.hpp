@@ -199,7 +199,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                 forward_with_grad.frame(t, t > 0 ? alpha(t - 1) : nullptr, e(t), scratch.log_scale[t], alpha(t));
                 if (t >= middle && kept_beta_sound && result.trusted(true))
                     finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
-                                           mine, &result);
+                                           mine, &result, t + 1 < frames ? beta(t + 1) : nullptr);
             }
             if (last == frames) result.loss = forward_with_grad.loss(alpha(frames - 1));
         };
@@ -225,7 +225,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                                       &backward_result);
                 if (t < middle)
                     finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
-                                           mine, &backward_result);
+                                           mine, &backward_result, t > 0 ? alpha(t - 1) : nullptr);
             }
         };
 
