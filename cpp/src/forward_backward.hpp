@@ -135,15 +135,16 @@ struct ForwardPass {
 };
 
 // The backward recursion into row t, from row t + 1 and the emissions e_next of
-// frame t + 1 (neither for the last frame).
+// frame t + 1 (neither for the last frame); fetch: frame t's emissions, to be
+// brought into the cache for the next step (ProbabilitySpace::backward_step()).
 template <typename Space>
 void backward_frame(int64_t t, int64_t frames, const double *next, const double *e_next, const double *skip,
-                    int64_t labels, double *row, LatticeResult *result) {
+                    int64_t labels, double *row, LatticeResult *result, const double *fetch = nullptr) {
     RowCheck check;
     if (t == frames - 1)
         Space::backward_last(labels, row, &check);
     else
-        Space::backward_step(next, e_next, skip, labels, row, &check);
+        Space::backward_step(next, e_next, skip, labels, row, &check, fetch);
     result->sound = result->sound && check.sound;
 }
 
@@ -322,7 +323,7 @@ LatticeResult lattice_loss_and_grad(const Sequence<Real> &seq, const LatticeScra
     if (Space::kExact && result.loss == INFINITY) return result;  // no alignment has any probability
     for (int64_t t = frames - 1; t >= 0 && result.trusted(true); --t) {
         backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels,
-                              beta(t), &result);
+                              beta(t), &result, e(t));
         finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots, buffers,
                                &result, t > 0 ? alpha(t - 1) : nullptr);
     }

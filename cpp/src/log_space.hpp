@@ -113,7 +113,7 @@ struct LogSpace {
     // ln beta_t (ours, without the emission at t) from ln beta_{t+1} and the
     // emissions e of frame t + 1, shifted.
     static void backward_step(const double *next, const double *e, const double *skip, int64_t labels, double *row,
-                              RowCheck * /*check*/) {
+                              RowCheck * /*check*/, const double * /*fetch*/ = nullptr) {
         const double *next_blank = next, *next_label = next + labels + 1;
         double *blank = row, *label = row + labels + 1;
         const double e_blank = e[0];

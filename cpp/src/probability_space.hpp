@@ -320,10 +320,15 @@ struct ProbabilitySpace {
     // beta_t (ours, without the emission at t) from beta_{t+1} and the
     // emissions e of frame t + 1: a blank goes to itself or the next label; a
     // label to itself, the next blank, or (if allowed) the next label.  No value
-    // needs checking here: what underflows is bounded in products().
+    // needs checking here: what underflows is bounded in products().  fetch: the
+    // emissions of frame t (the next step's), or null, brought into the cache
+    // block by block as these are read: a long sequence keeps every frame's
+    // emissions, and the backward pass walks them from its last frame down, out
+    // of the hardware prefetcher's reach (with the products' fetch, 18% less time
+    // on T=5000 N=1 L=1000).
     template <int W = 1>
     static void backward_step(const double *next, const double *e, const double *skip, int64_t labels, double *row,
-                              RowCheck *check) {
+                              RowCheck *check, const double *fetch = nullptr) {
         using V = Pack<W>;
         const auto at = [](const double *p, int64_t i) { return V::load(p + i * W); };
         const double *next_blank = next, *next_label = next + (labels + 1) * W,
@@ -351,6 +356,7 @@ struct ProbabilitySpace {
             // labels: the final one.  (Forced inline: GCC left this body out of line
             // for eight lanes, 2-3% more instructions.)
             const auto block = [&](auto blanks, auto block_labels) FASTCTC_INLINE_LAMBDA {
+                if (fetch) fetch_doubles(fetch + (1 + first) * W, block_labels * W);  // the block's emissions
                 for (int64_t i = 0; i + 1 < block_labels; ++i) {
                     const V to_label = at(el, i) * at(nl, i);
                     (f.own * (e_blank * at(nb, i) + to_label)).store(&b[i * W]);
@@ -416,7 +422,7 @@ struct ProbabilitySpace {
     // steps); sums[w] receives lane w's sums, whose total is Z_t.  Trusted if
     // Z_t and the rows' smallest block sums bound what underflow can have cost.
     // fetch: a row of the same shape (the next frame's kept row) brought into the
-    // cache block by block as these are multiplied, or null.
+    // cache block by block as these are multiplied, or null (see backward_step()).
     template <int W = 1>
     static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums,
                          const double *fetch = nullptr) {
@@ -432,12 +438,9 @@ struct ProbabilitySpace {
             const int64_t first = k * kBlockLabels, label_first = labels + 1 + first;
             with_block_sizes(block_end(k, labels + 1) - first, block_end(k, labels) - first,
                              [&](auto blanks, auto block_labels) {
-                                 if (fetch) {  // a line at a time, unrolled for a full block
-                                     constexpr int64_t kLine = 64 / sizeof(double);
-                                     for (int64_t i = 0; i < blanks * W; i += kLine)
-                                         __builtin_prefetch(fetch + first * W + i);
-                                     for (int64_t i = 0; i < block_labels * W; i += kLine)
-                                         __builtin_prefetch(fetch + label_first * W + i);
+                                 if (fetch) {
+                                     fetch_doubles(fetch + first * W, blanks * W);
+                                     fetch_doubles(fetch + label_first * W, block_labels * W);
                                  }
                                  for (int64_t i = first; i < first + blanks; ++i)
                                      ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
@@ -470,6 +473,12 @@ private:
         Pack<W> smallest = Pack<W>::all(INFINITY);          // the smallest sum of a nonempty block, before normalising
         Mask<W> broken{};                                   // a NaN or infinite sum
     };
+
+    // Brings `count` doubles from p into the cache, a line at a time (a count known
+    // at compile time, a full block's, unrolls).
+    FASTCTC_ALWAYS_INLINE static void fetch_doubles(const double *p, int64_t count) {
+        for (int64_t i = 0; i < count; i += kLineOf<double>) __builtin_prefetch(p + i);
+    }
 
     static int64_t block_end(int64_t k, int64_t size) {
         const int64_t end = (k + 1) * kBlockLabels;

@@ -87,7 +87,7 @@ public:
              --t) {
             double *row = t >= meeting_ ? kept(t) : scratch_.beta + (2 + (t & 1)) * row_size_;
             backward_frame<Space>(t, frames_, next, t + 1 < frames_ ? emissions(t + 1) : nullptr, scratch_.skip,
-                                  labels_, row, &pass);
+                                  labels_, row, &pass, emissions(t));
             if (!pass.sound) {  // a verdict already: not certified
                 failed_.store(true, std::memory_order_release);
                 return;
@@ -222,7 +222,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
             for (int64_t t = last - 1; t >= first && backward_result.trusted(true); --t) {
                 backward_frame<Space>(t, frames, t + 1 < frames ? beta(t + 1) : nullptr,
                                       t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels, beta(t),
-                                      &backward_result);
+                                      &backward_result, e(t));
                 if (t < middle)
                     finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
                                            mine, &backward_result, t > 0 ? alpha(t - 1) : nullptr);
