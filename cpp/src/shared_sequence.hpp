@@ -65,7 +65,8 @@ public:
         if (t < meeting_ || failed_.load(std::memory_order_relaxed)) return;
         while (beta_from_.load(std::memory_order_acquire) > t && !failed_.load(std::memory_order_acquire))
             std::this_thread::yield();
-        if (!failed_.load(std::memory_order_acquire)) check(row, kept(t), mine);
+        if (!failed_.load(std::memory_order_acquire))
+            check(row, kept(t), mine, t + 1 < frames_ ? kept(t + 1) : nullptr);
     }
     void forward_finished(bool needs_certifying) {
         if (!needs_certifying) announce([&] { needed_.store(false, std::memory_order_release); });
@@ -98,7 +99,7 @@ public:
                 while (alpha_through_.load(std::memory_order_acquire) < t && needed_.load(std::memory_order_acquire))
                     std::this_thread::yield();
                 if (!needed_.load(std::memory_order_acquire)) return;  // the forward pass found no need
-                check(kept(t), row, mine);
+                check(kept(t), row, mine, t > first_ ? kept(t - 1) : nullptr);
             }
             next = row;
         }
@@ -121,9 +122,11 @@ private:
         announced_.notify_all();
     }
 
-    void check(const double *alpha, const double *beta, const ThreadBuffers &mine) {
+    // The bound of a frame from its two rows; fetch: the kept row of the frame
+    // the caller checks next (see ProbabilitySpace::products()).
+    void check(const double *alpha, const double *beta, const ThreadBuffers &mine, const double *fetch) {
         ProductSums sums;
-        Space::products(alpha, beta, labels_, mine.products, &sums);
+        Space::products(alpha, beta, labels_, mine.products, &sums, fetch);
         if (!sums.trusted) failed_.store(true, std::memory_order_release);
     }
 
