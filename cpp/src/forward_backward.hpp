@@ -211,7 +211,8 @@ void write_grad_row(const Sequence<Real> &seq, int64_t t, const StateProducts &p
 }
 
 // Finishes frame t's gradient row from its lattice rows, if the number system
-// vouches for their products.
+// vouches for their products; fetch: the kept row of the frame finished next, or
+// null (ProbabilitySpace::products()).
 template <typename Space, typename Real>
 void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, const double *beta, const double *e,
                      double log_scale, const LabelSlots &slots, const ThreadBuffers &buffers, LatticeResult *result,

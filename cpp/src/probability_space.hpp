@@ -155,10 +155,10 @@ struct ProbabilitySpace {
 
     // Frame t's emissions from its class table: the softmax's entries (entry k at
     // e[k * e_stride]); the gradient row starts as scale * softmax (0 for the
-    // posteriors).  e_stride is a compile-time
-    // constant (1 for one sequence, W for a group's lanes: an
-    // std::integral_constant), so that the emissions' scattered stores take no
-    // multiplications (1-1.7% of the instructions of the short shapes).
+    // posteriors).  e_stride is a compile-time constant (1 for one sequence, W
+    // for a group's lanes: an std::integral_constant), so that the emissions'
+    // scattered stores take no multiplications (1-1.7% of the instructions of the
+    // short shapes).
     template <typename Real, typename Stride>
     FASTCTC_ALWAYS_INLINE static void emissions_from_table(const Sequence<Real> &seq, int64_t t,
                                                            const double *class_exps, const ClassTable &table,
@@ -324,8 +324,8 @@ struct ProbabilitySpace {
     // emissions of frame t (the next step's), or null, brought into the cache
     // block by block as these are read: a long sequence keeps every frame's
     // emissions, and the backward pass walks them from its last frame down, out
-    // of the hardware prefetcher's reach (with the products' fetch, 18% less time
-    // on T=5000 N=1 L=1000).
+    // of the hardware prefetcher's reach (with the products' fetch, 16-21% less
+    // time on T=5000 N=1 L=1000).
     template <int W = 1>
     static void backward_step(const double *next, const double *e, const double *skip, int64_t labels, double *row,
                               RowCheck *check, const double *fetch = nullptr) {
