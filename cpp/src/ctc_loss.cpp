@@ -30,11 +30,11 @@ int loss_threads(int32_t requested, int64_t batch_size) {
 
 // The workspace of a validated batch and the kernels that run it, planned
 // together: kernels_for() the batch's rows, except that where
-// eight_lane_kernels() exist, a batch with the gradient whose frames are read
-// through the class table plans its wide groups for them and runs on them if it
-// has any.  (With long rows of exponentials, the larger wide groups balanced two
-// threads worse on sequences of different lengths: T=250 N=32 C=1024 L=60 var,
-// 5% more time.)  fastctc_workspace_size() reports the same plan.
+// eight_lane_kernels() exist, a batch whose frames are read through the class
+// table plans its wide groups for them and runs on them if it has any.  (With
+// long rows of exponentials, the larger wide groups balanced two threads worse
+// on sequences of different lengths: T=250 N=32 C=1024 L=60 var, 5% more time.)
+// fastctc_workspace_size() reports the same plan.
 fastctc_status plan_batch(const fastctc_batch &batch, const fastctc_options &options, bool with_grad,
                           WorkspaceLayout *layout, const KernelTable **kernels) {
     const int threads = loss_threads(options.num_threads, batch.batch_size);
@@ -43,7 +43,7 @@ fastctc_status plan_batch(const fastctc_batch &batch, const fastctc_options &opt
     const bool long_exponential_rows =
         !options.log_probs && !uses_class_table(batch.num_classes, layout->longest_label);
     *kernels = &kernels_for(long_exponential_rows);
-    const KernelTable *eight_lanes = with_grad && !long_exponential_rows ? eight_lane_kernels() : nullptr;
+    const KernelTable *eight_lanes = long_exponential_rows ? nullptr : eight_lane_kernels();
     if (!eight_lanes || !layout->grouping) return FASTCTC_STATUS_SUCCESS;
     WorkspaceLayout wide;
     if (plan_workspace(batch, threads, with_grad, /*eight_lane_vectors=*/true, &wide) == FASTCTC_STATUS_SUCCESS &&

@@ -7,8 +7,8 @@
 //
 // Left to choose, AVX-512 is used only for batches whose frames are read
 // through long rows of exponentials (kernels_for()) and, on CPUs that run
-// 512-bit instructions at full speed, for batches of groups of eight with the
-// gradient (eight_lane_kernels()); the others, whose time goes to the lattice
+// 512-bit instructions at full speed, for batches of short sequences in groups
+// of eight (eight_lane_kernels()); the others, whose time goes to the lattice
 // and to short rows, run the AVX2 kernels.  Measured on a Cascade Lake Xeon,
 // where any 512-bit instruction lowers the core's clock for what follows:
 // AVX-512 took 8-16% less time on rows of 160 to 5000 classes and 9-24% more on

@@ -54,8 +54,8 @@ const KernelTable &selected_kernels();
 // widest level does not pay there (see dispatch.cpp).  The same bits either way.
 const KernelTable &kernels_for(bool long_exponential_rows);
 
-// The kernels for a batch of groups of eight with the gradient, whose lanes
-// fill one vector register: selected_kernels() where those are AVX-512 and the
+// The kernels for a batch of groups of eight, whose lanes fill one vector
+// register: selected_kernels() where those are AVX-512 and the
 // CPU runs 512-bit instructions at full speed (or FASTCTC_SIMD names AVX-512),
 // else none (see dispatch.cpp).
 const KernelTable *eight_lane_kernels();

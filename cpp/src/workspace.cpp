@@ -61,16 +61,17 @@ ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteC
     return r;
 }
 
-// Wide groups are for the gradient, when a wide group's scratch is at most this
-// many bytes.  A group's gradient path keeps every frame's rows and emissions
-// and reads them back in its backward pass; past a core's second-level cache,
-// eight lanes in two vector registers gained nothing on four (T=150 L=40: 1.2 MB
-// a wide group, the same time; T=50 L=10 var: about 120 KB, 0-4% less time).
-// In one register (AVX-512: eight_lane_kernels()) they took 2-7% less time on
-// T=150 L=40, 1.2 MB a group; they may take up to kOneVectorWideGroupBytes.  The
-// loss alone, with inputs and labels of different lengths, lost more to the
-// lanes a group pads than it saved (T=150 L=40 var: 9% more instructions;
-// BENCHMARKS.md).
+// Wide groups in two vector registers are for the gradient, when a wide group's
+// scratch is at most kWideGroupBytes.  A group's gradient path keeps every
+// frame's rows and emissions and reads them back in its backward pass; past a
+// core's second-level cache, eight lanes in two registers gained nothing on four
+// (T=150 L=40: 1.2 MB a wide group, the same time; T=50 L=10 var: about 120 KB,
+// 0-4% less time), and the loss alone, with inputs and labels of different
+// lengths, lost more to the lanes a group pads than it saved (T=150 L=40 var: 9%
+// more instructions; BENCHMARKS.md).  In one register (AVX-512:
+// eight_lane_kernels()) they paid on both: with the gradient 2-7% less time on
+// T=150 L=40, 1.2 MB a group (they may take up to kOneVectorWideGroupBytes), the
+// loss alone 5-8% less on T=150 L=40, fixed or var, and on T=50 L=10 var.
 constexpr size_t kWideGroupBytes = 512 * 1024, kOneVectorWideGroupBytes = 4 * 1024 * 1024;
 
 // How many of a batch's `grouped` groupable() sequences go in wide groups: as
@@ -127,8 +128,9 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
         ByteCounter wide;
         GroupRegions wide_regions;
         const size_t largest = eight_lane_vectors ? kOneVectorWideGroupBytes : kWideGroupBytes;
-        const bool fits = with_grad && plan_group(e, with_grad, kWideGroup, &wide, &wide_regions) &&
-                          !wide.overflowed() && wide.size() <= largest;
+        const bool fits = (with_grad || eight_lane_vectors) &&
+                          plan_group(e, with_grad, kWideGroup, &wide, &wide_regions) && !wide.overflowed() &&
+                          wide.size() <= largest;
         l.wide_grouped = fits ? int64_t(wide_grouped(e.grouped, num_threads)) : 0;
         if (l.wide_grouped > 0) {  // the plan just made
             l.group_lanes = kWideGroup;

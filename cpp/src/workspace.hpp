@@ -92,7 +92,7 @@ bool uses_shared_sequence(int64_t batch_size, int num_threads);
 // Plans the workspace of a validated batch; fails only on size overflow.  With
 // a gradient, total_bytes is at least the loss alone's.  eight_lane_vectors:
 // whether the kernels hold a group's eight lanes in one vector register, where
-// wide groups pay on larger rows.
+// wide groups pay on larger rows and for the loss alone.
 fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
                               bool eight_lane_vectors, WorkspaceLayout *layout);
 
