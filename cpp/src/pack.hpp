@@ -48,18 +48,13 @@ template <typename T>
 struct LanesOf<1, T> {
     using type = T;
 };
-template <>
-struct LanesOf<4, double> {
-    typedef double type __attribute__((vector_size(4 * sizeof(double))));
+// W lanes of T as the compiler's vector type.
+template <int W, typename T>
+struct VectorLanes {
+    typedef T type __attribute__((vector_size(W * sizeof(T))));
 };
-template <>
-struct LanesOf<4, int64_t> {
-    typedef int64_t type __attribute__((vector_size(4 * sizeof(int64_t))));
-};
-template <>
-struct LanesOf<4, uint64_t> {
-    typedef uint64_t type __attribute__((vector_size(4 * sizeof(uint64_t))));
-};
+template <typename T>
+struct LanesOf<4, T> : VectorLanes<4, T> {};
 
 // Eight lanes as two four-lane vectors, with the operators of a vector type:
 // each applies to both halves (with a scalar operand, the scalar to each).
@@ -119,30 +114,12 @@ FASTCTC_ALWAYS_INLINE LanePair<T> &operator&=(LanePair<T> &a, const LanePair<T> 
     return a = a & b;
 }
 #if defined(__AVX512F__)  // eight lanes, one register
-template <>
-struct LanesOf<8, double> {
-    typedef double type __attribute__((vector_size(8 * sizeof(double))));
-};
-template <>
-struct LanesOf<8, int64_t> {
-    typedef int64_t type __attribute__((vector_size(8 * sizeof(int64_t))));
-};
-template <>
-struct LanesOf<8, uint64_t> {
-    typedef uint64_t type __attribute__((vector_size(8 * sizeof(uint64_t))));
-};
+template <typename T>
+struct LanesOf<8, T> : VectorLanes<8, T> {};
 #else  // eight lanes, two registers
-template <>
-struct LanesOf<8, double> {
-    using type = LanePair<double>;
-};
-template <>
-struct LanesOf<8, int64_t> {
-    using type = LanePair<int64_t>;
-};
-template <>
-struct LanesOf<8, uint64_t> {
-    using type = LanePair<uint64_t>;
+template <typename T>
+struct LanesOf<8, T> {
+    using type = LanePair<T>;
 };
 #endif  // __AVX512F__
 #endif  // FASTCTC_VECTOR_TYPES
