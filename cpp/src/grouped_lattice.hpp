@@ -70,9 +70,11 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     // buffers.class_exps; a frame's tables are all filled before any lane's
     // emissions are taken from its table (ProbabilitySpace::class_table()).
     const auto class_exps = [&](int w) { return buffers.class_exps + w * seqs[w].num_classes; };
+    bool by_table[W];
+    for (int w = 0; w < W; ++w) by_table[w] = reads_class_table<Space>(seqs[w]);
     typename Space::ClassTable tables[W];
     const auto read_into_lane = [&](int w, int64_t t, double *lane) {
-        if (reads_class_table<Space>(seqs[w])) {
+        if (by_table[w]) {
             RowCheck check;
             Space::template table_emissions<Real, W>(seqs[w], t, class_exps(w), tables[w], lane, &check);
             results[w].take(check);
@@ -85,7 +87,7 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     double scales[W] = {};  // each lane's sum_t log_scale_t (ForwardPass)
     for (int64_t t = 0; t < frames; ++t) {
         for (int w = 0; w < W; ++w)
-            if (t < seqs[w].frames && reads_class_table<Space>(seqs[w]))
+            if (t < seqs[w].frames && by_table[w])
                 tables[w] = Space::class_table(seqs[w], t, class_exps(w));
         for (int w = 0; w < W; ++w) {
             double *lane = e(t) + w;  // entry i at lane[i * W]
