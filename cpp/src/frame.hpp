@@ -74,6 +74,13 @@ inline constexpr int kLineOf = 64 / int(sizeof(Real));
 // (for_each_in_lines()).
 inline constexpr int64_t kChunkedRow = 64;
 
+// Brings `count` elements from p into the cache, to be read (kForWriting false)
+// or written soon, a line at a time (a count known at compile time unrolls).
+template <bool kForWriting = false, typename Real>
+FASTCTC_ALWAYS_INLINE void fetch_lines(const Real *p, int64_t count) {
+    for (int64_t i = 0; i < count; i += kLineOf<Real>) __builtin_prefetch(p + i, kForWriting);
+}
+
 // Fetches a contiguous row of at most kChunkedRow classes into the cache, to be
 // read (kForWriting false) or written soon.  A sequence's frames lie N C
 // elements apart, too far for the hardware's prefetcher, so each row would
@@ -82,7 +89,7 @@ inline constexpr int64_t kChunkedRow = 64;
 template <bool kForWriting, typename Real>
 FASTCTC_ALWAYS_INLINE void prefetch_short_row(const Real *row, int64_t classes, int64_t stride) {
     if (!row || stride != 1 || classes <= 0 || classes > kChunkedRow) return;
-    for (int64_t c = 0; c < classes; c += kLineOf<Real>) __builtin_prefetch(row + c, kForWriting);
+    fetch_lines<kForWriting>(row, classes);
     __builtin_prefetch(row + classes - 1, kForWriting);  // the last line, where the row does not start one
 }
 

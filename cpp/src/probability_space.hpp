@@ -356,7 +356,7 @@ struct ProbabilitySpace {
             // labels: the final one.  (Forced inline: GCC left this body out of line
             // for eight lanes, 2-3% more instructions.)
             const auto block = [&](auto blanks, auto block_labels) FASTCTC_INLINE_LAMBDA {
-                if (fetch) fetch_doubles(fetch + (1 + first) * W, block_labels * W);  // the block's emissions
+                if (fetch) fetch_lines(fetch + (1 + first) * W, block_labels * W);  // the block's emissions
                 for (int64_t i = 0; i + 1 < block_labels; ++i) {
                     const V to_label = at(el, i) * at(nl, i);
                     (f.own * (e_blank * at(nb, i) + to_label)).store(&b[i * W]);
@@ -439,8 +439,8 @@ struct ProbabilitySpace {
             with_block_sizes(block_end(k, labels + 1) - first, block_end(k, labels) - first,
                              [&](auto blanks, auto block_labels) {
                                  if (fetch) {
-                                     fetch_doubles(fetch + first * W, blanks * W);
-                                     fetch_doubles(fetch + label_first * W, block_labels * W);
+                                     fetch_lines(fetch + first * W, blanks * W);
+                                     fetch_lines(fetch + label_first * W, block_labels * W);
                                  }
                                  for (int64_t i = first; i < first + blanks; ++i)
                                      ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
@@ -473,12 +473,6 @@ private:
         Pack<W> smallest = Pack<W>::all(INFINITY);          // the smallest sum of a nonempty block, before normalising
         Mask<W> broken{};                                   // a NaN or infinite sum
     };
-
-    // Brings `count` doubles from p into the cache, a line at a time (a count known
-    // at compile time, a full block's, unrolls).
-    FASTCTC_ALWAYS_INLINE static void fetch_doubles(const double *p, int64_t count) {
-        for (int64_t i = 0; i < count; i += kLineOf<double>) __builtin_prefetch(p + i);
-    }
 
     static int64_t block_end(int64_t k, int64_t size) {
         const int64_t end = (k + 1) * kBlockLabels;
