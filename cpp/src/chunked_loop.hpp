@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "isa.hpp"
+#include "lane_sum.hpp"
 
 namespace fastctc::FASTCTC_ISA {
 
@@ -34,6 +35,37 @@ FASTCTC_ALWAYS_INLINE void for_each_in_chunks(int64_t n, Element element) {
         for (int k = 0; k < kChunk; ++k) element(start + k, k);
         if (start == n - kChunk) return;
     }
+}
+
+// sum over i in [0, n) of term(i), in double, in the chunks of for_each_in_chunks()
+// but each element once: place k's lane takes elements k, k + kChunk, ... and, from
+// a last chunk moved back to overlap the one before, only its new elements (the
+// repeated places add 0); the lanes are then combined pairwise.  An order fixed by
+// the source, as lane_sum()'s, and the same as lane_sum<double, kChunk>()'s where n
+// < kChunk or kChunk divides n.  term may compute a value and store it (a sum taken
+// as a table is filled) or read one stored before.
+template <typename Term>
+FASTCTC_ALWAYS_INLINE double sum_in_chunks(int64_t n, Term term) {
+    double lane[kChunk] = {};
+    if (n < kChunk) {
+        for (int64_t i = 0; i < n; ++i) lane[i] += term(i);
+        return pairwise<0, kChunk>(lane, [](double a, double b) { return a + b; });
+    }
+    int64_t start = 0;
+    for (; start + kChunk <= n; start += kChunk) {
+#pragma omp simd
+        for (int k = 0; k < kChunk; ++k) lane[k] += term(start + k);
+    }
+    if (start < n) {
+        const int64_t last = n - kChunk;
+        const int summed = int(start - last);  // places of the last chunk already added
+#pragma omp simd
+        for (int k = 0; k < kChunk; ++k) {
+            const double value = term(last + k);
+            lane[k] += k >= summed ? value : 0.0;
+        }
+    }
+    return pairwise<0, kChunk>(lane, [](double a, double b) { return a + b; });
 }
 
 // values[i] = f(values[i], k) for every i in [0, n), in chunks of kChunk with no

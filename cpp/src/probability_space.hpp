@@ -127,7 +127,15 @@ struct ProbabilitySpace {
     // can flush (with_flushing()); a long row fetches the next one as it goes
     // (for_each_in_lines()).  Each loop takes a lambda of its own: GCC did not
     // inline one lambda passed to both, and the loops then did not vectorise.
-    template <typename Real>
+    // A short row is summed in sum_in_chunks()'s order, either as it is filled
+    // (kSumWhileFilling) or in a second pass over the table.  A group's lanes
+    // sum as they fill: a second pass read the table back through 512-bit loads
+    // (AVX-512) of what 256-bit stores had just written, which the store buffer
+    // cannot forward (a third of the class table's time on T=50 N=400 C=30
+    // L=10 var); summing while filling took it 3% less time, its loss alone 5%.
+    // One sequence, whose emissions read the table at once, sums after: summing
+    // while filling took T=800 N=16 C=32 L=150 var 2-3% more time.
+    template <bool kSumWhileFilling, typename Real>
     FASTCTC_ALWAYS_INLINE static ClassTable fill_class_table(const Sequence<Real> &seq, int64_t t,
                                                              double *class_exps) {
         const Real *row = seq.input_row(t);
@@ -135,11 +143,18 @@ struct ProbabilitySpace {
         const Real *next = seq.next_input_row(t);
         const RowRange<Real> range = row_range(row, classes, stride, next);
         const double max = double(range.max);
+        double sum = 0.0;
         const bool may_flush = with_flushing<double>(range, [&](auto flushing) FASTCTC_INLINE_LAMBDA {
             constexpr bool kMayFlush = decltype(flushing)::value;
             if (is_long_row(classes, stride)) {
                 for_each_in_lines(row, classes, next, [&](int64_t c, int) {
                     class_exps[c] = table_entry<kMayFlush>(row[c], max);
+                });
+                sum = lane_sum(classes, [&](int64_t c) { return class_exps[c]; });
+            } else if constexpr (kSumWhileFilling) {
+                sum = with_unit_stride(stride, [&](auto s) {
+                    return sum_in_chunks(
+                        classes, [&](int64_t c) { return class_exps[c] = table_entry<kMayFlush>(row[c * s], max); });
                 });
             } else {
                 with_unit_stride(stride, [&](auto s) {
@@ -147,10 +162,11 @@ struct ProbabilitySpace {
                         classes, [&](int64_t c, int) { class_exps[c] = table_entry<kMayFlush>(row[c * s], max); });
                     return 0;
                 });
+                sum = sum_in_chunks(classes, [&](int64_t c) { return class_exps[c]; });
             }
             return kMayFlush;
         });
-        return {max, may_flush, lane_sum(classes, [&](int64_t c) { return class_exps[c]; })};
+        return {max, may_flush, sum};
     }
 
     // Frame t's emissions from its class table: the softmax's entries (entry k at
@@ -208,13 +224,13 @@ struct ProbabilitySpace {
     template <typename Real>
     FASTCTC_NOINLINE static double class_emissions(const Sequence<Real> &seq, int64_t t, double *class_exps, double *e,
                                                    RowCheck *check) {
-        emissions_from_table(seq, t, class_exps, fill_class_table(seq, t, class_exps), e,
+        emissions_from_table(seq, t, class_exps, fill_class_table<false>(seq, t, class_exps), e,
                              std::integral_constant<int64_t, 1>{}, check);
         return 0.0;
     }
     template <typename Real>
     FASTCTC_NOINLINE static ClassTable class_table(const Sequence<Real> &seq, int64_t t, double *class_exps) {
-        return fill_class_table(seq, t, class_exps);
+        return fill_class_table<true>(seq, t, class_exps);
     }
     template <typename Real, int W>
     FASTCTC_NOINLINE static void table_emissions(const Sequence<Real> &seq, int64_t t, const double *class_exps,
