@@ -37,35 +37,46 @@ FASTCTC_ALWAYS_INLINE void for_each_in_chunks(int64_t n, Element element) {
     }
 }
 
-// sum over i in [0, n) of term(i), in double, in the chunks of for_each_in_chunks()
-// but each element once: place k's lane takes elements k, k + kChunk, ... and, from
-// a last chunk moved back to overlap the one before, only its new elements (the
-// repeated places add 0); the lanes are then combined pairwise.  An order fixed by
-// the source, as lane_sum()'s, and the same as lane_sum<double, kChunk>()'s where n
-// < kChunk or kChunk divides n.  term may compute a value and store it (a sum taken
-// as a table is filled) or read one stored before.
+// sum over i in [0, n) of a term of element i, in double, in the chunks of
+// for_each_in_chunks() but each element once: place k's lane takes elements k,
+// k + kChunk, ... and, from a last chunk moved back to overlap the one before,
+// only its new elements (the repeated places add 0); the lanes are then combined
+// pairwise.  An order fixed by the source, as lane_sum()'s, and the same as
+// lane_sum<double, kChunk>()'s where n < kChunk or kChunk divides n.  A term may
+// compute a value and store it (a sum taken as a table is filled) or read one
+// stored before.
+//
+// Here each chunk's inputs are loaded first: load(start, x) writes those of
+// elements start, ..., start + kChunk - 1 into x, as doubles, and element i's
+// term is term(x[k], i).  Needs n >= kChunk.
+template <typename Load, typename Term>
+FASTCTC_ALWAYS_INLINE double sum_in_loaded_chunks(int64_t n, Load load, Term term) {
+    double lane[kChunk] = {};
+    const auto add_chunk = [&](int64_t start, int summed) FASTCTC_INLINE_LAMBDA {
+        alignas(64) double x[kChunk];
+        load(start, x);
+#pragma omp simd
+        for (int k = 0; k < kChunk; ++k) {
+            const double value = term(x[k], start + k);
+            lane[k] += k >= summed ? value : 0.0;
+        }
+    };
+    int64_t start = 0;
+    for (; start + kChunk <= n; start += kChunk) add_chunk(start, 0);
+    if (start < n) add_chunk(n - kChunk, int(start - (n - kChunk)));  // its first places already added
+    return pairwise<0, kChunk>(lane, [](double a, double b) { return a + b; });
+}
+
+// The same with nothing loaded: element i's term is term(i).
 template <typename Term>
 FASTCTC_ALWAYS_INLINE double sum_in_chunks(int64_t n, Term term) {
-    double lane[kChunk] = {};
     if (n < kChunk) {
+        double lane[kChunk] = {};
         for (int64_t i = 0; i < n; ++i) lane[i] += term(i);
         return pairwise<0, kChunk>(lane, [](double a, double b) { return a + b; });
     }
-    int64_t start = 0;
-    for (; start + kChunk <= n; start += kChunk) {
-#pragma omp simd
-        for (int k = 0; k < kChunk; ++k) lane[k] += term(start + k);
-    }
-    if (start < n) {
-        const int64_t last = n - kChunk;
-        const int summed = int(start - last);  // places of the last chunk already added
-#pragma omp simd
-        for (int k = 0; k < kChunk; ++k) {
-            const double value = term(last + k);
-            lane[k] += k >= summed ? value : 0.0;
-        }
-    }
-    return pairwise<0, kChunk>(lane, [](double a, double b) { return a + b; });
+    return sum_in_loaded_chunks(
+        n, [](int64_t, double *) {}, [&](double, int64_t i) { return term(i); });
 }
 
 // values[i] = f(values[i], k) for every i in [0, n), in chunks of kChunk with no

@@ -17,7 +17,9 @@
 #include <cstring>
 #include <type_traits>
 
-#if defined(__SSE2__)
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -91,6 +93,30 @@ FASTCTC_ALWAYS_INLINE void prefetch_short_row(const Real *row, int64_t classes, 
     if (!row || stride != 1 || classes <= 0 || classes > kChunkedRow) return;
     fetch_lines<kForWriting>(row, classes);
     __builtin_prefetch(row + classes - 1, kForWriting);  // the last line, where the row does not start one
+}
+
+// Whether convert_chunk() takes chunks of Real: of floats, where AVX-512 is
+// compiled.
+template <typename Real>
+inline constexpr bool kWholeChunkConversion =
+#if defined(__AVX512F__)
+    std::is_same_v<Real, float> && kChunk == 8;
+#else
+    false;
+#endif
+
+// x[k] = double(in[k]) for the kChunk contiguous elements of a chunk, where
+// kWholeChunkConversion<Real>: with AVX-512, one conversion of eight floats into
+// one 512-bit register, stored whole.  (GCC vectorises the loop over a chunk of
+// floats in 256-bit halves, also where its doubles fill 512-bit registers: two
+// 256-bit stores that a 512-bit load of x can only wait for, as the store buffer
+// forwards neither to it.)
+template <typename Real>
+FASTCTC_ALWAYS_INLINE void convert_chunk(const Real *in, double *x) {
+    static_assert(kWholeChunkConversion<Real>);
+#if defined(__AVX512F__)
+    _mm512_store_pd(x, _mm512_cvtps_pd(_mm256_loadu_ps(in)));
+#endif
 }
 
 // Whether a row is long and contiguous: read a cache line at a time.
