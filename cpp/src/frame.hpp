@@ -132,24 +132,19 @@ inline bool is_long_row(int64_t classes, int64_t stride) { return stride == 1 &&
 // fetches: their arithmetic hides the fetches, where the range pass, which does
 // little else, waited on them (a third of the C=5000 loss alone's time).  The
 // prefetches stay in this function's own body: GCC 12 deleted one made inside a
-// lambda, taking the lambda for a function without effects.  next_out, where not
-// null, is a row of C elements of Real to be written after this one (the next
-// gradient row: write_scaled_softmax()), fetched for writing likewise.
+// lambda, taking the lambda for a function without effects.
 template <typename Real, typename Element>
-FASTCTC_ALWAYS_INLINE void for_each_in_lines(const Real *row, int64_t classes, const Real *next, Element element,
-                                             const Real *next_out = nullptr) {
+FASTCTC_ALWAYS_INLINE void for_each_in_lines(const Real *row, int64_t classes, const Real *next, Element element) {
     constexpr int kLine = kLineOf<Real>;
     const Real *fetched = next ? next : row;  // the row again: harmless, and no test in the loop
     int64_t start = 0;
     for (; start + kLine <= classes; start += kLine) {
         __builtin_prefetch(fetched + start);
-        if (next_out) __builtin_prefetch(next_out + start, 1);
 #pragma omp simd
         for (int k = 0; k < kLine; ++k) element(start + k, k);
     }
     if (start == classes) return;
     __builtin_prefetch(fetched + classes - 1);
-    if (next_out) __builtin_prefetch(next_out + classes - 1, 1);
     start = classes - kLine;
 #pragma omp simd
     for (int k = 0; k < kLine; ++k) element(start + k, k);
@@ -250,19 +245,16 @@ inline double log_normaliser(const Real *row, int64_t classes, int64_t stride) {
 // loops, one that only computes and stores and one that only sums, run faster
 // than one that does both (measured: 0.52 against 0.62 ns an element on rows of
 // 5000 in cache), whose sums' lanes compilers keep in memory.  next: the row to
-// be read after this one, or null, which a long row fetches (for_each_in_lines()),
-// and next_out, contiguous like out, the one to be written after out, or null.
+// be read after this one, or null, which a long row fetches (for_each_in_lines()).
 template <typename Real>
 inline double stored_exponentials_sum(const Real *row, int64_t classes, int64_t stride, RowRange<Real> range,
-                                      Real *out, int64_t out_stride, const Real *next,
-                                      const Real *next_out = nullptr) {
+                                      Real *out, int64_t out_stride, const Real *next) {
     const Real max = range.max;  // a copy: range.max might be stored to by out, the compiler fears
     return with_unit_stride(out_stride, [&](auto os) {
         with_flushing<Real>(range, [&](auto flushing) {
             if (is_long_row(classes, stride)) {
-                for_each_in_lines(
-                    row, classes, next, [&](int64_t c, int) { out[c * os] = exp_below_max(row[c], max, flushing); },
-                    os == 1 ? next_out : nullptr);
+                for_each_in_lines(row, classes, next,
+                                  [&](int64_t c, int) { out[c * os] = exp_below_max(row[c], max, flushing); });
                 return 0;
             }
             return with_unit_stride(stride, [&](auto s) {
@@ -282,21 +274,42 @@ inline double normaliser_of_stored(const Real *row, int64_t classes, int64_t str
     return double(range.max) + log_nonnegative(stored_exponentials_sum(row, classes, stride, range, exps, 1, next));
 }
 
+// out[c] *= factor over a contiguous row, line by line, each line's place in
+// `next` (a row of as many elements, or null) fetched for writing first.  (In a
+// function of its own, not a lambda: GCC 12 deleted a prefetch made inside a
+// lambda, taking the lambda for a function without effects.)
+template <typename Real>
+inline void scale_fetching(Real *out, int64_t classes, Real factor, const Real *next) {
+    constexpr int kLine = kLineOf<Real>;
+    int64_t start = 0;
+    for (; start + kLine <= classes; start += kLine) {
+        __builtin_prefetch(next + start, 1);
+#pragma omp simd
+        for (int k = 0; k < kLine; ++k) out[start + k] *= factor;
+    }
+    if (start < classes) __builtin_prefetch(next + classes - 1, 1);
+    for (; start < classes; ++start) out[start] *= factor;
+}
+
 // out[c] = scale * softmax(row)[c]; returns ln sum_c e^{row[c]}.  The row is
 // read from memory once: the exponentials are stored in out, then summed and
 // rescaled while out is still in cache.  next: as for normaliser_of_stored();
-// next_out: the output row written after this one, fetched as next is
-// (stored_exponentials_sum()), or null.
+// next_out: the output row to be written after this one, or null, fetched as
+// out is rescaled where both are contiguous (see kFetchedGradRowBytes).
 template <typename Real>
 inline double write_scaled_softmax(const Real *row, int64_t classes, int64_t stride, double scale, Real *out,
                                    int64_t out_stride, const Real *next, const Real *next_out) {
     const RowRange<Real> range = row_range(row, classes, stride, next);
-    const double sum = stored_exponentials_sum(row, classes, stride, range, out, out_stride, next, next_out);
+    const double sum = stored_exponentials_sum(row, classes, stride, range, out, out_stride, next);
     const Real factor = Real(scale / sum);
-    with_unit_stride(out_stride, [&](auto os) {
-        for (int64_t c = 0; c < classes; ++c) out[c * os] *= factor;
-        return 0;
-    });
+    if (next_out && out_stride == 1) {
+        scale_fetching(out, classes, factor, next_out);
+    } else {
+        with_unit_stride(out_stride, [&](auto os) {
+            for (int64_t c = 0; c < classes; ++c) out[c * os] *= factor;
+            return 0;
+        });
+    }
     return double(range.max) + log_nonnegative(sum);
 }
 
@@ -306,12 +319,13 @@ inline void write_zeros(int64_t classes, Real *out, int64_t out_stride) {
 }
 
 // A long contiguous gradient row of at most this many bytes fetches the next
-// one (the same sequence's next frame, N C elements on) as it computes its
-// exponentials, so that the stores of the next frame find their lines in the
-// cache: 6-18% less time on T=250 N=32 L=60 var with C = 600 and 1024 (float32)
-// on two threads.  Larger rows lost: C = 2000, 8 kilobytes, took 10% more time
+// one (the same sequence's next frame, N C elements on) as it rescales its
+// softmax (write_scaled_softmax()), so that the stores of the next frame find
+// their lines in the cache: on T=250 N=32 L=60 var with two threads, 5% less
+// time with C = 1024 and 10% with C = 600 (float32).  Larger rows lost (fetched
+// as the exponentials were computed): C = 2000, 8 kilobytes, took 10% more time
 // (its two rows fetched ahead, input and gradient, and the two being worked on
-// fill much of a 48-kilobyte L1), C = 5000 1%.
+// fill much of the L1), C = 5000 1%.
 inline constexpr int64_t kFetchedGradRowBytes = 4096;
 
 // A contiguous row of at least this many bytes is zeroed with streaming stores
