@@ -142,9 +142,9 @@ struct ProbabilitySpace {
     // while filling took T=800 N=16 C=32 L=150 var 2-3% more time.  With
     // AVX-512 (which runs groups of eight lanes), a group lane converts each
     // chunk of float inputs whole first (convert_chunk()), and its exponentials
-    // then take one 512-bit vector a chunk instead of two 256-bit ones: 5% less
-    // time on T=150 N=32 C=28 L=40, 9% on T=50 N=400 C=30 L=10 var, 10-14% for
-    // their losses alone.
+    // then take one 512-bit vector a chunk instead of two 256-bit ones: 4-5%
+    // less time on T=150 N=32 C=28 L=40, 9-10% on T=50 N=400 C=30 L=10 var,
+    // 10-14% for their losses alone.
     template <bool kSumWhileFilling, typename Real>
     FASTCTC_ALWAYS_INLINE static ClassTable fill_class_table(const Sequence<Real> &seq, int64_t t,
                                                              double *class_exps) {
