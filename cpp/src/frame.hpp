@@ -322,8 +322,8 @@ inline void write_zeros(int64_t classes, Real *out, int64_t out_stride) {
 // one (the same sequence's next frame, N C elements on) as it rescales its
 // softmax (write_scaled_softmax()), so that the stores of the next frame find
 // their lines in the cache: on T=250 N=32 L=60 var with two threads, 5% less
-// time with C = 1024 and 10% with C = 600 (float32).  Larger rows lost (fetched
-// as the exponentials were computed): C = 2000, 8 kilobytes, took 10% more time
+// time with C = 1024 and 10% with C = 600 (float32).  Larger rows (fetched as
+// the exponentials were computed): C = 2000, 8 kilobytes, took 10% more time
 // (its two rows fetched ahead, input and gradient, and the two being worked on
 // fill much of the L1), C = 5000 1%.
 inline constexpr int64_t kFetchedGradRowBytes = 4096;
