@@ -181,3 +181,33 @@ def test_eight_short_sequences_a_thread_go_eight_at_a_time_where_their_rows_are_
     long = np.zeros((20 * frames, 16, 5), np.float32)
     narrow = fastctc.workspace_size(long, labels, num_threads=1)
     assert 4 * 20 * frames * row_bytes <= narrow < 8 * 20 * frames * row_bytes
+
+
+@pytest.mark.parametrize("classes", [1, 2, 5, 7, 8, 9, 15, 16, 17, 30, 31, 32, 33, 63, 64, 65])
+def test_a_wide_group_fills_its_lanes_class_tables_together_with_their_own_bits(
+    classes: int,
+) -> None:
+    # For the loss alone of float32 logits, a group of eight with rows of at most 64
+    # classes fills its lanes' class tables together where AVX-512 is compiled, the rows
+    # transposed in registers (lane_class_tables() in cpp/src/probability_space.hpp): the
+    # chunks of eight classes of rows of any length, each lane's sum in the order its own
+    # sequence takes. Sixteen sequences on one thread: two groups of eight. Lane 1 has a
+    # -inf logit, lane 2 inputs spread wide enough to flush, lane 3 a NaN.
+    rng = np.random.default_rng(classes)
+    frames, batch = 40, 16
+    inputs = rng.standard_normal((frames, batch, classes)).astype(np.float32)
+    inputs[:, 1, -1] = -np.inf
+    inputs[:, 2] *= 2000
+    inputs[7, 3, classes // 2] = np.nan
+    input_lengths = rng.integers(frames // 2, frames + 1, size=batch)
+    label_lengths = rng.integers(0, 9, size=batch) if classes > 1 else np.zeros(batch, int)
+    labels = rng.integers(1, max(classes, 2), size=(batch, 8))
+    args = (inputs, labels, input_lengths, label_lengths)
+    loss = fastctc.ctc_loss(*args, num_threads=1)
+    for n in range(batch):
+        one = slice(n, n + 1)
+        loss_1 = fastctc.ctc_loss(
+            inputs[:, one], labels[one], input_lengths[one], label_lengths[one], num_threads=1
+        )
+        np.testing.assert_array_equal(loss[n], loss_1[0], err_msg=f"loss alone of {n}")
+    assert np.isnan(loss[3]) and np.isfinite(loss[4])

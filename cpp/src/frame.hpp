@@ -121,6 +121,56 @@ FASTCTC_ALWAYS_INLINE void convert_chunk(const Real *in, double *x) {
 #endif
 }
 
+// Whether transpose_rows() takes rows of Real: of floats, where AVX-512 is
+// compiled.
+template <typename Real>
+inline constexpr bool kRowTransposition = kWholeChunkConversion<Real>;
+
+// out[c * kChunk + w] = double(rows[w][c]) for c in [0, classes), w in [0,
+// kChunk): eight contiguous rows of floats into one row of eight lanes, where
+// kRowTransposition<Real>.  A chunk of eight classes of each row is loaded
+// whole (the last moved back to overlap the one before, as in
+// for_each_in_chunks(); a row shorter than a chunk by a masked load), the 8 x 8
+// block transposed in registers and each class stored as one 512-bit vector
+// (out: 64-byte aligned).
+template <typename Real>
+FASTCTC_ALWAYS_INLINE void transpose_rows(const Real *const *rows, int64_t classes, double *out) {
+    static_assert(kRowTransposition<Real>);
+#if defined(__AVX512F__)
+    const auto chunk = [&](int64_t first, __mmask8 present) FASTCTC_INLINE_LAMBDA {
+        __m256 r[kChunk];
+        for (int w = 0; w < kChunk; ++w) r[w] = _mm256_maskz_loadu_ps(present, rows[w] + first);
+        __m256 t[kChunk], u[kChunk];
+        for (int w = 0; w < kChunk; w += 2) {  // pairs of rows interleaved
+            t[w] = _mm256_unpacklo_ps(r[w], r[w + 1]);
+            t[w + 1] = _mm256_unpackhi_ps(r[w], r[w + 1]);
+        }
+        for (int w = 0; w < kChunk; w += 4) {  // then quadruples
+            u[w] = _mm256_shuffle_ps(t[w], t[w + 2], _MM_SHUFFLE(1, 0, 1, 0));
+            u[w + 1] = _mm256_shuffle_ps(t[w], t[w + 2], _MM_SHUFFLE(3, 2, 3, 2));
+            u[w + 2] = _mm256_shuffle_ps(t[w + 1], t[w + 3], _MM_SHUFFLE(1, 0, 1, 0));
+            u[w + 3] = _mm256_shuffle_ps(t[w + 1], t[w + 3], _MM_SHUFFLE(3, 2, 3, 2));
+        }
+        for (int k = 0; k < kChunk / 2; ++k) {  // class k in the low halves, k + 4 in the high
+            const __m256 low = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20),
+                         high = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+            if (present >> k & 1) _mm512_store_pd(out + (first + k) * kChunk, _mm512_maskz_cvtps_pd(0xFF, low));
+            if (present >> (k + 4) & 1)
+                _mm512_store_pd(out + (first + k + 4) * kChunk, _mm512_maskz_cvtps_pd(0xFF, high));
+        }
+    };
+    if (classes < kChunk) {
+        chunk(0, __mmask8((1u << classes) - 1));
+        return;
+    }
+    for (int64_t first = 0;; first += kChunk) {
+        if (first > classes - kChunk) first = classes - kChunk;
+        chunk(first, 0xFF);
+        if (first == classes - kChunk) return;
+    }
+#endif
+}
+
 // Whether a row is long and contiguous: read a cache line at a time.
 inline bool is_long_row(int64_t classes, int64_t stride) { return stride == 1 && classes > kChunkedRow; }
 

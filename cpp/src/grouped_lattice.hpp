@@ -69,14 +69,25 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     // Each lane reading its frames through a class table has one of its own in
     // buffers.class_exps; a frame's tables are all filled before any lane's
     // emissions are taken from its table (ProbabilitySpace::class_table()).
+    // Where all lanes' tables are filled together (lane_tables), they lie side
+    // by side instead: lane w's entry c at buffers.class_exps[c * W + w]
+    // (ProbabilitySpace::lane_class_tables()).
     const auto class_exps = [&](int w) { return buffers.class_exps + w * seqs[w].num_classes; };
-    bool by_table[W];
-    for (int w = 0; w < W; ++w) by_table[w] = reads_class_table<Space>(seqs[w]);
+    bool by_table[W], lane_tables = true;
+    for (int w = 0; w < W; ++w) {
+        by_table[w] = reads_class_table<Space>(seqs[w]);
+        lane_tables = lane_tables && by_table[w] &&
+                      Space::fills_lane_tables<W, Real>(seqs[w].num_classes, seqs[w].input_class_stride, grad);
+    }
     typename Space::ClassTable tables[W];
     const auto read_into_lane = [&](int w, int64_t t, double *lane) {
         if (by_table[w]) {
             RowCheck check;
-            Space::template table_emissions<Real, W>(seqs[w], t, class_exps(w), tables[w], lane, &check);
+            if (lane_tables)
+                Space::template table_emissions<Real, W, W>(seqs[w], t, buffers.class_exps + w, tables[w], lane,
+                                                            &check);
+            else
+                Space::template table_emissions<Real, W>(seqs[w], t, class_exps(w), tables[w], lane, &check);
             results[w].take(check);
             return 0.0;
         }
@@ -85,10 +96,26 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
         return log_scale;
     };
     double scales[W] = {};  // each lane's sum_t log_scale_t (ForwardPass)
-    for (int64_t t = 0; t < frames; ++t) {
+    // Frame t's class tables: all lanes' at once where they can (a lane whose
+    // sequence has ended reads its last row again), else lane by lane.
+    const auto fill_tables = [&](int64_t t) {
+        if constexpr (Space::kLaneTables<W, Real>) {
+            if (lane_tables) {
+                const Real *rows[W], *next_rows[W];
+                for (int w = 0; w < W; ++w) {
+                    rows[w] = seqs[w].input_row(t < seqs[w].frames ? t : seqs[w].frames - 1);
+                    next_rows[w] = seqs[w].next_input_row(t);
+                }
+                Space::template lane_class_tables<W>(rows, next_rows, seqs[0].num_classes, buffers.class_exps,
+                                                     tables);
+                return;
+            }
+        }
         for (int w = 0; w < W; ++w)
-            if (t < seqs[w].frames && by_table[w])
-                tables[w] = Space::class_table(seqs[w], t, class_exps(w));
+            if (t < seqs[w].frames && by_table[w]) tables[w] = Space::class_table(seqs[w], t, class_exps(w));
+    };
+    for (int64_t t = 0; t < frames; ++t) {
+        fill_tables(t);
         for (int w = 0; w < W; ++w) {
             double *lane = e(t) + w;  // entry i at lane[i * W]
             if (t >= seqs[w].frames) {

@@ -194,16 +194,17 @@ struct ProbabilitySpace {
     // for a group's lanes: an std::integral_constant), so that the emissions'
     // scattered stores take no multiplications (1-1.7% of the instructions of the
     // short shapes).
-    template <typename Real, typename Stride>
+    template <typename Real, typename Stride, typename TableStride = std::integral_constant<int64_t, 1>>
     FASTCTC_ALWAYS_INLINE static void emissions_from_table(const Sequence<Real> &seq, int64_t t,
                                                            const double *class_exps, const ClassTable &table,
-                                                           double *e, Stride e_stride, RowCheck *check) {
+                                                           double *e, Stride e_stride, RowCheck *check,
+                                                           TableStride table_stride = {}) {
         const int64_t classes = seq.num_classes, labels = seq.label.label_length();
         const int32_t *label = seq.label.labels();
         const double inverse = 1.0 / table.sum;
-        e[0] = class_exps[seq.label.blank()] * inverse;
+        e[0] = class_exps[seq.label.blank() * table_stride] * inverse;
 #pragma omp simd  // element by element: loads gathered into vectors, the same bits
-        for (int64_t j = 0; j < labels; ++j) e[(1 + j) * e_stride] = class_exps[label[j]] * inverse;
+        for (int64_t j = 0; j < labels; ++j) e[(1 + j) * e_stride] = class_exps[label[j] * table_stride] * inverse;
         // A label position whose exponential flushed to 0 lost its probability.  That
         // needs an input more than -kLowest below the largest, which is rare: only
         // then are the label's classes checked.
@@ -223,7 +224,9 @@ struct ProbabilitySpace {
             Real *grad_row = seq.grad_row(t);
             const double factor = seq.grad_scale * inverse;
             with_unit_stride(seq.grad_class_stride, [&](auto s) {
-                for_each_in_chunks(classes, [&](int64_t c, int) { grad_row[c * s] = Real(class_exps[c] * factor); });
+                for_each_in_chunks(classes, [&](int64_t c, int) {
+                    grad_row[c * s] = Real(class_exps[c * table_stride] * factor);
+                });
                 return 0;
             });
         }
@@ -251,10 +254,79 @@ struct ProbabilitySpace {
     FASTCTC_NOINLINE static ClassTable class_table(const Sequence<Real> &seq, int64_t t, double *class_exps) {
         return fill_class_table<true>(seq, t, class_exps);
     }
-    template <typename Real, int W>
+    template <typename Real, int W, int64_t kTableStride = 1>
     FASTCTC_NOINLINE static void table_emissions(const Sequence<Real> &seq, int64_t t, const double *class_exps,
                                                  const ClassTable &table, double *lanes, RowCheck *check) {
-        emissions_from_table(seq, t, class_exps, table, lanes, std::integral_constant<int64_t, W>{}, check);
+        emissions_from_table(seq, t, class_exps, table, lanes, std::integral_constant<int64_t, W>{}, check,
+                             std::integral_constant<int64_t, kTableStride>{});
+    }
+
+    // Whether a group of W lanes whose sequences read frames of Real through
+    // class tables fills them together (lane_class_tables()): eight lanes of
+    // floats (kRowTransposition), contiguous rows that fill_class_table() sums
+    // in sum_in_chunks()'s order (not long ones), for the loss alone (a
+    // gradient row would start from its lane's entries, kChunk apart).
+    template <int W, typename Real>
+    static constexpr bool kLaneTables = kRowTransposition<Real> && W == kChunk;
+    template <int W, typename Real>
+    static bool fills_lane_tables(int64_t classes, int64_t stride, bool grad) {
+        return kLaneTables<W, Real> && stride == 1 && !is_long_row(classes, stride) && !grad;
+    }
+
+    // The class tables of W lanes at one frame, filled together (where
+    // fills_lane_tables()): lane w's row at rows[w], its entry c at
+    // class_exps[c * W + w] and its ClassTable at tables[w], the values,
+    // flushing verdict and sum fill_class_table() gives it alone: the largest
+    // input is exact in any order, every exponential is clamped (which changes
+    // none that does not flush), and each place of sum_in_chunks() has an
+    // accumulator of its own, combined in its order.  Each class's exponentials
+    // then take one vector for all lanes, and the lanes' sums no horizontal
+    // additions.  next_rows: the rows read next, or null, fetched.  (A lane
+    // whose sequence has ended passes any row of the batch; its table is not
+    // read.)
+    template <int W, typename Real>
+    FASTCTC_NOINLINE static void lane_class_tables(const Real *const *rows, const Real *const *next_rows,
+                                                   int64_t classes, double *class_exps, ClassTable *tables) {
+        static_assert(kLaneTables<W, Real>);
+        for (int w = 0; w < W; ++w) prefetch_short_row<false>(next_rows[w], classes, 1);
+        transpose_rows(rows, classes, class_exps);
+        double max[W], low[W];
+        for (int w = 0; w < W; ++w) max[w] = low[w] = class_exps[w];
+        for (int64_t c = 1; c < classes; ++c) {
+#pragma omp simd
+            for (int w = 0; w < W; ++w) {
+                const double u = class_exps[c * W + w];
+                max[w] = u > max[w] ? u : max[w];
+                low[w] = u < low[w] ? u : low[w];
+            }
+        }
+        // Place k's sums (sum_in_loaded_chunks()): classes k, k + kChunk, ..., and
+        // of a last chunk moved back to overlap the one before, its new classes.
+        double places[kChunk][W] = {};
+        const auto add_class = [&](int64_t c, int place) FASTCTC_INLINE_LAMBDA {
+            double *entries = class_exps + c * W;
+#pragma omp simd
+            for (int w = 0; w < W; ++w) {
+                entries[w] = table_entry_of<true, Real>(entries[w], max[w]);
+                places[place][w] += entries[w];
+            }
+        };
+        if (classes < kChunk) {
+            for (int64_t c = 0; c < classes; ++c) add_class(c, int(c));
+        } else {
+            int64_t first = 0;
+            for (; first + kChunk <= classes; first += kChunk)
+#pragma GCC unroll 8
+                for (int k = 0; k < kChunk; ++k) add_class(first + k, k);
+            for (int64_t c = first; c < classes; ++c) add_class(c, int(c - (classes - kChunk)));
+        }
+        static_assert(kChunk == 8, "eight places");
+        for (int w = 0; w < W; ++w) {
+            const double places_of_lane[kChunk] = {places[0][w], places[1][w], places[2][w], places[3][w],
+                                                   places[4][w], places[5][w], places[6][w], places[7][w]};
+            tables[w] = {max[w], low[w] - max[w] < ExpTraits<double>::kLowest,
+                         pairwise<0, kChunk>(places_of_lane, [](double a, double b) { return a + b; })};
+        }
     }
 
     // y = eps * e^{log_scale}: the factor once per frame, then a product per class.
