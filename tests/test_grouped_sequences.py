@@ -187,12 +187,13 @@ def test_eight_short_sequences_a_thread_go_eight_at_a_time_where_their_rows_are_
 def test_a_wide_group_fills_its_lanes_class_tables_together_with_their_own_bits(
     classes: int,
 ) -> None:
-    # For the loss alone of float32 logits, a group of eight with rows of at most 64
-    # classes fills its lanes' class tables together where AVX-512 is compiled, the rows
-    # transposed in registers (lane_class_tables() in cpp/src/probability_space.hpp): the
-    # chunks of eight classes of rows of any length, each lane's sum in the order its own
-    # sequence takes. Sixteen sequences on one thread: two groups of eight. Lane 1 has a
-    # -inf logit, lane 2 inputs spread wide enough to flush, lane 3 a NaN.
+    # For float32 logits, a group of eight with rows of at most 64 classes fills its
+    # lanes' class tables together where AVX-512 is compiled, the rows transposed in
+    # registers (lane_class_tables() in cpp/src/probability_space.hpp), and starts their
+    # gradient rows together (lane_grad_rows()): the chunks of eight classes of rows of
+    # any length, each lane's sum in the order its own sequence takes. Sixteen sequences
+    # on one thread: two groups of eight. Lane 1 has a -inf logit, lane 2 inputs spread
+    # wide enough to flush, lane 3 a NaN.
     rng = np.random.default_rng(classes)
     frames, batch = 40, 16
     inputs = rng.standard_normal((frames, batch, classes)).astype(np.float32)
@@ -203,11 +204,13 @@ def test_a_wide_group_fills_its_lanes_class_tables_together_with_their_own_bits(
     label_lengths = rng.integers(0, 9, size=batch) if classes > 1 else np.zeros(batch, int)
     labels = rng.integers(1, max(classes, 2), size=(batch, 8))
     args = (inputs, labels, input_lengths, label_lengths)
-    loss = fastctc.ctc_loss(*args, num_threads=1)
+    alone = fastctc.ctc_loss(*args, num_threads=1)
+    loss, grad = fastctc.ctc_loss_and_grad(*args, num_threads=1)
     for n in range(batch):
-        one = slice(n, n + 1)
-        loss_1 = fastctc.ctc_loss(
-            inputs[:, one], labels[one], input_lengths[one], label_lengths[one], num_threads=1
-        )
-        np.testing.assert_array_equal(loss[n], loss_1[0], err_msg=f"loss alone of {n}")
-    assert np.isnan(loss[3]) and np.isfinite(loss[4])
+        one = (inputs[:, n : n + 1], labels[n : n + 1], input_lengths[n : n + 1])
+        alone_1 = fastctc.ctc_loss(*one, label_lengths[n : n + 1], num_threads=1)
+        np.testing.assert_array_equal(alone[n], alone_1[0], err_msg=f"loss alone of {n}")
+        loss_1, grad_1 = fastctc.ctc_loss_and_grad(*one, label_lengths[n : n + 1], num_threads=1)
+        np.testing.assert_array_equal(loss[n], loss_1[0], err_msg=f"loss of {n}")
+        np.testing.assert_array_equal(grad[:, n], grad_1[:, 0], err_msg=f"gradient of {n}")
+    assert np.isnan(alone[3]) and np.isfinite(alone[4]) and np.isfinite(grad[:, 4]).all()

@@ -121,53 +121,89 @@ FASTCTC_ALWAYS_INLINE void convert_chunk(const Real *in, double *x) {
 #endif
 }
 
-// Whether transpose_rows() takes rows of Real: of floats, where AVX-512 is
-// compiled.
+// Whether transpose_rows() and write_transposed_rows() take rows of Real: of
+// floats, where AVX-512 is compiled.
 template <typename Real>
 inline constexpr bool kRowTransposition = kWholeChunkConversion<Real>;
 
-// out[c * kChunk + w] = double(rows[w][c]) for c in [0, classes), w in [0,
-// kChunk): eight contiguous rows of floats into one row of eight lanes, where
-// kRowTransposition<Real>.  A chunk of eight classes of each row is loaded
-// whole (the last moved back to overlap the one before, as in
-// for_each_in_chunks(); a row shorter than a chunk by a masked load), the 8 x 8
-// block transposed in registers and each class stored as one 512-bit vector
-// (out: 64-byte aligned).
-template <typename Real>
-FASTCTC_ALWAYS_INLINE void transpose_rows(const Real *const *rows, int64_t classes, double *out) {
-    static_assert(kRowTransposition<Real>);
 #if defined(__AVX512F__)
-    const auto chunk = [&](int64_t first, __mmask8 present) FASTCTC_INLINE_LAMBDA {
-        __m256 r[kChunk];
-        for (int w = 0; w < kChunk; ++w) r[w] = _mm256_maskz_loadu_ps(present, rows[w] + first);
-        __m256 t[kChunk], u[kChunk];
-        for (int w = 0; w < kChunk; w += 2) {  // pairs of rows interleaved
-            t[w] = _mm256_unpacklo_ps(r[w], r[w + 1]);
-            t[w + 1] = _mm256_unpackhi_ps(r[w], r[w + 1]);
-        }
-        for (int w = 0; w < kChunk; w += 4) {  // then quadruples
-            u[w] = _mm256_shuffle_ps(t[w], t[w + 2], _MM_SHUFFLE(1, 0, 1, 0));
-            u[w + 1] = _mm256_shuffle_ps(t[w], t[w + 2], _MM_SHUFFLE(3, 2, 3, 2));
-            u[w + 2] = _mm256_shuffle_ps(t[w + 1], t[w + 3], _MM_SHUFFLE(1, 0, 1, 0));
-            u[w + 3] = _mm256_shuffle_ps(t[w + 1], t[w + 3], _MM_SHUFFLE(3, 2, 3, 2));
-        }
-        for (int k = 0; k < kChunk / 2; ++k) {  // class k in the low halves, k + 4 in the high
-            const __m256 low = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20),
-                         high = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
-            if (present >> k & 1) _mm512_store_pd(out + (first + k) * kChunk, _mm512_maskz_cvtps_pd(0xFF, low));
-            if (present >> (k + 4) & 1)
-                _mm512_store_pd(out + (first + k + 4) * kChunk, _mm512_maskz_cvtps_pd(0xFF, high));
-        }
-    };
+// The 8 x 8 block of floats whose row i is in[i], as rows of its columns.
+FASTCTC_ALWAYS_INLINE void transpose_block(const __m256 *in, __m256 *out) {
+    __m256 pairs[kChunk], quadruples[kChunk];
+    for (int i = 0; i < kChunk; i += 2) {
+        pairs[i] = _mm256_unpacklo_ps(in[i], in[i + 1]);
+        pairs[i + 1] = _mm256_unpackhi_ps(in[i], in[i + 1]);
+    }
+    for (int i = 0; i < kChunk; i += 4) {
+        quadruples[i] = _mm256_shuffle_ps(pairs[i], pairs[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        quadruples[i + 1] = _mm256_shuffle_ps(pairs[i], pairs[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        quadruples[i + 2] = _mm256_shuffle_ps(pairs[i + 1], pairs[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        quadruples[i + 3] = _mm256_shuffle_ps(pairs[i + 1], pairs[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int j = 0; j < kChunk / 2; ++j) {  // column j from the low halves, j + 4 from the high
+        out[j] = _mm256_permute2f128_ps(quadruples[j], quadruples[j + 4], 0x20);
+        out[j + 4] = _mm256_permute2f128_ps(quadruples[j], quadruples[j + 4], 0x31);
+    }
+}
+#endif
+
+// Calls chunk(first, present) for the chunks of kChunk classes of rows of
+// `classes`: as for_each_in_chunks(), the last moved back to overlap the one
+// before; a row shorter than a chunk is one chunk at 0 whose `present` mask
+// has its classes only.
+template <typename Chunk>
+FASTCTC_ALWAYS_INLINE void for_each_class_chunk(int64_t classes, Chunk chunk) {
     if (classes < kChunk) {
-        chunk(0, __mmask8((1u << classes) - 1));
+        chunk(0, uint8_t((1u << classes) - 1));
         return;
     }
     for (int64_t first = 0;; first += kChunk) {
         if (first > classes - kChunk) first = classes - kChunk;
-        chunk(first, 0xFF);
+        chunk(first, uint8_t(0xFF));
         if (first == classes - kChunk) return;
     }
+}
+
+// out[c * kChunk + w] = double(rows[w][c]) for c in [0, classes), w in [0,
+// kChunk): eight contiguous rows of floats into one row of eight lanes (out:
+// 64-byte aligned), where kRowTransposition<Real>.  Each chunk of eight classes
+// of the rows is loaded whole (masked where a row is shorter), transposed in
+// registers, and each class stored as one 512-bit vector.
+template <typename Real>
+FASTCTC_ALWAYS_INLINE void transpose_rows(const Real *const *rows, int64_t classes, double *out) {
+    static_assert(kRowTransposition<Real>);
+#if defined(__AVX512F__)
+    for_each_class_chunk(classes, [&](int64_t first, uint8_t present) FASTCTC_INLINE_LAMBDA {
+        __m256 in[kChunk], by_class[kChunk];
+        for (int w = 0; w < kChunk; ++w) in[w] = _mm256_maskz_loadu_ps(present, rows[w] + first);
+        transpose_block(in, by_class);
+        for (int k = 0; k < kChunk; ++k)
+            if (present >> k & 1) _mm512_store_pd(out + (first + k) * kChunk, _mm512_maskz_cvtps_pd(0xFF, by_class[k]));
+    });
+#endif
+}
+
+// rows[w][c] = Real(in[c * kChunk + w] * factor[w]) for c in [0, classes), w in
+// [0, kChunk) where rows[w] is not null: the inverse of transpose_rows(), each
+// class's eight products rounded to float in one vector, then transposed, each
+// chunk of a row stored whole (masked where a row is shorter).  (The conversions
+// take zeroing masks with every lane set, as in convert_chunk().)
+template <typename Real>
+FASTCTC_ALWAYS_INLINE void write_transposed_rows(const double *in, const double *factor, int64_t classes,
+                                                 Real *const *rows) {
+    static_assert(kRowTransposition<Real>);
+#if defined(__AVX512F__)
+    const __m512d factors = _mm512_loadu_pd(factor);
+    for_each_class_chunk(classes, [&](int64_t first, uint8_t present) FASTCTC_INLINE_LAMBDA {
+        __m256 by_class[kChunk], out[kChunk];
+        for (int k = 0; k < kChunk; ++k) {
+            const int64_t c = present >> k & 1 ? first + k : first;  // an absent class loads one present
+            by_class[k] = _mm512_maskz_cvtpd_ps(0xFF, _mm512_mul_pd(_mm512_load_pd(in + c * kChunk), factors));
+        }
+        transpose_block(by_class, out);
+        for (int w = 0; w < kChunk; ++w)
+            if (rows[w]) _mm256_mask_storeu_ps(rows[w] + first, present, out[w]);
+    });
 #endif
 }
 

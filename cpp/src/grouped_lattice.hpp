@@ -76,16 +76,15 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     bool by_table[W], lane_tables = true;
     for (int w = 0; w < W; ++w) {
         by_table[w] = reads_class_table<Space>(seqs[w]);
-        lane_tables = lane_tables && by_table[w] &&
-                      Space::fills_lane_tables<W, Real>(seqs[w].num_classes, seqs[w].input_class_stride, grad);
+        lane_tables = lane_tables && by_table[w] && Space::fills_lane_tables<W>(seqs[w]);
     }
     typename Space::ClassTable tables[W];
     const auto read_into_lane = [&](int w, int64_t t, double *lane) {
         if (by_table[w]) {
             RowCheck check;
             if (lane_tables)
-                Space::template table_emissions<Real, W, W>(seqs[w], t, buffers.class_exps + w, tables[w], lane,
-                                                            &check);
+                Space::template lane_table_emissions<Real, W>(seqs[w], t, buffers.class_exps + w, tables[w], lane,
+                                                              &check);
             else
                 Space::template table_emissions<Real, W>(seqs[w], t, class_exps(w), tables[w], lane, &check);
             results[w].take(check);
@@ -108,6 +107,7 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
                 }
                 Space::template lane_class_tables<W>(rows, next_rows, seqs[0].num_classes, buffers.class_exps,
                                                      tables);
+                if (grad) Space::template lane_grad_rows<W>(seqs, t, buffers.class_exps, tables);
                 return;
             }
         }

@@ -194,7 +194,8 @@ struct ProbabilitySpace {
     // for a group's lanes: an std::integral_constant), so that the emissions'
     // scattered stores take no multiplications (1-1.7% of the instructions of the
     // short shapes).
-    template <typename Real, typename Stride, typename TableStride = std::integral_constant<int64_t, 1>>
+    template <bool kStartsGradRow = true, typename Real, typename Stride,
+              typename TableStride = std::integral_constant<int64_t, 1>>
     FASTCTC_ALWAYS_INLINE static void emissions_from_table(const Sequence<Real> &seq, int64_t t,
                                                            const double *class_exps, const ClassTable &table,
                                                            double *e, Stride e_stride, RowCheck *check,
@@ -219,7 +220,7 @@ struct ProbabilitySpace {
             flushed = flushed || flushes(seq.label.blank());
         }
         if (seq.grad && seq.occupancy) write_zeros(classes, seq.grad_row(t), seq.grad_class_stride);
-        if (seq.grad && !seq.occupancy) {
+        if (kStartsGradRow && seq.grad && !seq.occupancy) {
             prefetch_short_row<true>(seq.next_grad_row(t), classes, seq.grad_class_stride);
             Real *grad_row = seq.grad_row(t);
             const double factor = seq.grad_scale * inverse;
@@ -254,23 +255,23 @@ struct ProbabilitySpace {
     FASTCTC_NOINLINE static ClassTable class_table(const Sequence<Real> &seq, int64_t t, double *class_exps) {
         return fill_class_table<true>(seq, t, class_exps);
     }
-    template <typename Real, int W, int64_t kTableStride = 1>
+    template <typename Real, int W>
     FASTCTC_NOINLINE static void table_emissions(const Sequence<Real> &seq, int64_t t, const double *class_exps,
                                                  const ClassTable &table, double *lanes, RowCheck *check) {
-        emissions_from_table(seq, t, class_exps, table, lanes, std::integral_constant<int64_t, W>{}, check,
-                             std::integral_constant<int64_t, kTableStride>{});
+        emissions_from_table(seq, t, class_exps, table, lanes, std::integral_constant<int64_t, W>{}, check);
     }
 
     // Whether a group of W lanes whose sequences read frames of Real through
     // class tables fills them together (lane_class_tables()): eight lanes of
-    // floats (kRowTransposition), contiguous rows that fill_class_table() sums
-    // in sum_in_chunks()'s order (not long ones), for the loss alone (a
-    // gradient row would start from its lane's entries, kChunk apart).
+    // floats (kRowTransposition) whose contiguous rows fill_class_table() sums
+    // in sum_in_chunks()'s order (not long ones), and whose gradient rows, if
+    // any, are contiguous and start from the softmax (lane_grad_rows()).
     template <int W, typename Real>
     static constexpr bool kLaneTables = kRowTransposition<Real> && W == kChunk;
     template <int W, typename Real>
-    static bool fills_lane_tables(int64_t classes, int64_t stride, bool grad) {
-        return kLaneTables<W, Real> && stride == 1 && !is_long_row(classes, stride) && !grad;
+    static bool fills_lane_tables(const Sequence<Real> &seq) {
+        return kLaneTables<W, Real> && seq.input_class_stride == 1 && !is_long_row(seq.num_classes, 1) &&
+               (!seq.grad || (seq.grad_class_stride == 1 && !seq.occupancy));
     }
 
     // The class tables of W lanes at one frame, filled together (where
@@ -327,6 +328,35 @@ struct ProbabilitySpace {
             tables[w] = {max[w], low[w] - max[w] < ExpTraits<double>::kLowest,
                          pairwise<0, kChunk>(places_of_lane, [](double a, double b) { return a + b; })};
         }
+    }
+
+    // Lane w's emissions from lane tables (entry c at class_exps[c * W]): as
+    // table_emissions(), but its gradient row is left to lane_grad_rows().
+    template <typename Real, int W>
+    FASTCTC_NOINLINE static void lane_table_emissions(const Sequence<Real> &seq, int64_t t, const double *class_exps,
+                                                      const ClassTable &table, double *lanes, RowCheck *check) {
+        emissions_from_table<false>(seq, t, class_exps, table, lanes, std::integral_constant<int64_t, W>{}, check,
+                                    std::integral_constant<int64_t, W>{});
+    }
+
+    // The gradient rows of frame t of the W lanes' sequences that have one, from
+    // their lane tables: scale * softmax, the products emissions_from_table()
+    // takes, written together (write_transposed_rows()); lanes whose sequences
+    // have ended are left alone.
+    template <int W, typename Real>
+    FASTCTC_NOINLINE static void lane_grad_rows(const Sequence<Real> *seqs, int64_t t, const double *class_exps,
+                                                const ClassTable *tables) {
+        static_assert(kLaneTables<W, Real>);
+        const int64_t classes = seqs[0].num_classes;
+        double factor[W];
+        Real *rows[W];
+        for (int w = 0; w < W; ++w) {
+            const bool ended = t >= seqs[w].frames;
+            factor[w] = ended ? 0.0 : seqs[w].grad_scale * (1.0 / tables[w].sum);
+            rows[w] = ended ? nullptr : seqs[w].grad_row(t);
+            if (!ended) prefetch_short_row<true>(seqs[w].next_grad_row(t), classes, 1);
+        }
+        write_transposed_rows(class_exps, factor, classes, rows);
     }
 
     // y = eps * e^{log_scale}: the factor once per frame, then a product per class.
