@@ -62,6 +62,11 @@ def _ddp_worker(rank: int, init_file: str, batch: dict, results: multiprocessing
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
     try:
         results.put((rank, _train(batch, rank, world_size=2)))
+        # Both ranks done communicating before either tears the group down: once
+        # (one CI run in many) a rank aborted at exit after delivering its result,
+        # "terminate called without an active exception" (exit code -6), a known
+        # hazard of gloo's threads when the peers leave at different times.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
