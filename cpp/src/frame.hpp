@@ -112,7 +112,7 @@ inline constexpr bool kWholeChunkConversion =
 // 256-bit stores that a 512-bit load of x can only wait for, as the store buffer
 // forwards neither to it.)
 template <typename Real>
-FASTCTC_ALWAYS_INLINE void convert_chunk(const Real *in, double *x) {
+FASTCTC_ALWAYS_INLINE void convert_chunk([[maybe_unused]] const Real *in, [[maybe_unused]] double *x) {
     static_assert(kWholeChunkConversion<Real>);
 #if defined(__AVX512F__)
     // All eight lanes, by a zeroing mask: _mm512_cvtps_pd() passes GCC 12 an
@@ -170,7 +170,8 @@ FASTCTC_ALWAYS_INLINE void for_each_class_chunk(int64_t classes, Chunk chunk) {
 // of the rows is loaded whole (masked where a row is shorter), transposed in
 // registers, and each class stored as one 512-bit vector.
 template <typename Real>
-FASTCTC_ALWAYS_INLINE void transpose_rows(const Real *const *rows, int64_t classes, double *out) {
+FASTCTC_ALWAYS_INLINE void transpose_rows([[maybe_unused]] const Real *const *rows, [[maybe_unused]] int64_t classes,
+                                          [[maybe_unused]] double *out) {
     static_assert(kRowTransposition<Real>);
 #if defined(__AVX512F__)
     for_each_class_chunk(classes, [&](int64_t first, uint8_t present) FASTCTC_INLINE_LAMBDA {
@@ -189,8 +190,9 @@ FASTCTC_ALWAYS_INLINE void transpose_rows(const Real *const *rows, int64_t class
 // chunk of a row stored whole (masked where a row is shorter).  (The conversions
 // take zeroing masks with every lane set, as in convert_chunk().)
 template <typename Real>
-FASTCTC_ALWAYS_INLINE void write_transposed_rows(const double *in, const double *factor, int64_t classes,
-                                                 Real *const *rows) {
+FASTCTC_ALWAYS_INLINE void write_transposed_rows([[maybe_unused]] const double *in,
+                                                 [[maybe_unused]] const double *factor,
+                                                 [[maybe_unused]] int64_t classes, [[maybe_unused]] Real *const *rows) {
     static_assert(kRowTransposition<Real>);
 #if defined(__AVX512F__)
     const __m512d factors = _mm512_loadu_pd(factor);
