@@ -82,9 +82,8 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     const auto read_into_lane = [&](int w, int64_t t, double *lane) {
         if (by_table[w]) {
             RowCheck check;
-            if (lane_tables)
-                Space::template lane_table_emissions<Real, W>(seqs[w], t, buffers.class_exps + w, tables[w], lane,
-                                                              &check);
+            if (lane_tables)  // the emissions taken already (read_tables())
+                Space::table_verdict(seqs[w], t, tables[w], &check);
             else
                 Space::template table_emissions<Real, W>(seqs[w], t, class_exps(w), tables[w], lane, &check);
             results[w].take(check);
@@ -95,19 +94,30 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
         return log_scale;
     };
     double scales[W] = {};  // each lane's sum_t log_scale_t (ForwardPass)
+    // Where all lanes' tables are filled at once, where each lane's emissions
+    // come from (ProbabilitySpace::lane_positions()).
+    int32_t positions[(kGroupedLabels + 1) * W];
+    uint8_t present[kGroupedLabels + 1];
+    if constexpr (Space::kLaneTables<W, Real>)
+        if (lane_tables) Space::lane_positions<W>(seqs, room, positions, present);
     // Frame t's class tables: all lanes' at once where they can (a lane whose
-    // sequence has ended reads its last row again), else lane by lane.
-    const auto fill_tables = [&](int64_t t) {
+    // sequence has ended reads its last row again), and then their gradient rows
+    // and all lanes' emissions, zero past each label and in the lanes that have
+    // ended; else lane by lane.
+    const auto read_tables = [&](int64_t t) {
         if constexpr (Space::kLaneTables<W, Real>) {
             if (lane_tables) {
                 const Real *rows[W], *next_rows[W];
+                uint8_t active = 0;
                 for (int w = 0; w < W; ++w) {
                     rows[w] = seqs[w].input_row(t < seqs[w].frames ? t : seqs[w].frames - 1);
                     next_rows[w] = seqs[w].next_input_row(t);
+                    active = uint8_t(active | (t < seqs[w].frames ? 1u << w : 0u));
                 }
                 Space::template lane_class_tables<W>(rows, next_rows, seqs[0].num_classes, buffers.class_exps,
                                                      tables);
                 if (grad) Space::template lane_grad_rows<W>(seqs, t, buffers.class_exps, tables);
+                Space::template lane_emissions<W>(positions, present, active, room, buffers.class_exps, tables, e(t));
                 return;
             }
         }
@@ -115,16 +125,16 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
             if (t < seqs[w].frames && by_table[w]) tables[w] = Space::class_table(seqs[w], t, class_exps(w));
     };
     for (int64_t t = 0; t < frames; ++t) {
-        fill_tables(t);
+        read_tables(t);
         for (int w = 0; w < W; ++w) {
             double *lane = e(t) + w;  // entry i at lane[i * W]
             if (t >= seqs[w].frames) {
-                if (grad || t == seqs[w].frames)
+                if (!lane_tables && (grad || t == seqs[w].frames))
                     for (int64_t i = 0; i <= room; ++i) lane[i * W] = 0.0;
                 continue;
             }
             const double log_scale = read_into_lane(w, t, lane);
-            if (grad || t == 0)
+            if (!lane_tables && (grad || t == 0))
                 for (int64_t i = labels(w) + 1; i <= room; ++i) lane[i * W] = 0.0;
             scales[w] += log_scale;
             if (grad) scratch.log_scale[t * W + w] = log_scale;

@@ -194,21 +194,38 @@ struct ProbabilitySpace {
     // for a group's lanes: an std::integral_constant), so that the emissions'
     // scattered stores take no multiplications (1-1.7% of the instructions of the
     // short shapes).
-    template <bool kStartsGradRow = true, typename Real, typename Stride,
-              typename TableStride = std::integral_constant<int64_t, 1>>
+    template <typename Real, typename Stride>
     FASTCTC_ALWAYS_INLINE static void emissions_from_table(const Sequence<Real> &seq, int64_t t,
                                                            const double *class_exps, const ClassTable &table,
-                                                           double *e, Stride e_stride, RowCheck *check,
-                                                           TableStride table_stride = {}) {
+                                                           double *e, Stride e_stride, RowCheck *check) {
         const int64_t classes = seq.num_classes, labels = seq.label.label_length();
         const int32_t *label = seq.label.labels();
         const double inverse = 1.0 / table.sum;
-        e[0] = class_exps[seq.label.blank() * table_stride] * inverse;
+        e[0] = class_exps[seq.label.blank()] * inverse;
 #pragma omp simd  // element by element: loads gathered into vectors, the same bits
-        for (int64_t j = 0; j < labels; ++j) e[(1 + j) * e_stride] = class_exps[label[j] * table_stride] * inverse;
-        // A label position whose exponential flushed to 0 lost its probability.  That
-        // needs an input more than -kLowest below the largest, which is rare: only
-        // then are the label's classes checked.
+        for (int64_t j = 0; j < labels; ++j) e[(1 + j) * e_stride] = class_exps[label[j]] * inverse;
+        if (seq.grad && seq.occupancy) write_zeros(classes, seq.grad_row(t), seq.grad_class_stride);
+        if (seq.grad && !seq.occupancy) {
+            prefetch_short_row<true>(seq.next_grad_row(t), classes, seq.grad_class_stride);
+            Real *grad_row = seq.grad_row(t);
+            const double factor = seq.grad_scale * inverse;
+            with_unit_stride(seq.grad_class_stride, [&](auto s) {
+                for_each_in_chunks(classes, [&](int64_t c, int) { grad_row[c * s] = Real(class_exps[c] * factor); });
+                return 0;
+            });
+        }
+        table_verdict(seq, t, table, check);
+    }
+
+    // What frame t's emissions from its class table can vouch for: a label
+    // position whose exponential flushed to 0 lost its probability.  That needs an
+    // input more than -kLowest below the largest, which is rare: only then are
+    // the label's classes checked.
+    template <typename Real>
+    FASTCTC_ALWAYS_INLINE static void table_verdict(const Sequence<Real> &seq, int64_t t, const ClassTable &table,
+                                                    RowCheck *check) {
+        const int64_t labels = seq.label.label_length();
+        const int32_t *label = seq.label.labels();
         bool flushed = false;
         if (table.may_flush) {
             const Real *row = seq.input_row(t);
@@ -218,18 +235,6 @@ struct ProbabilitySpace {
             };
             for (int64_t j = 0; j < labels && !flushed; ++j) flushed = flushes(label[j]);
             flushed = flushed || flushes(seq.label.blank());
-        }
-        if (seq.grad && seq.occupancy) write_zeros(classes, seq.grad_row(t), seq.grad_class_stride);
-        if (kStartsGradRow && seq.grad && !seq.occupancy) {
-            prefetch_short_row<true>(seq.next_grad_row(t), classes, seq.grad_class_stride);
-            Real *grad_row = seq.grad_row(t);
-            const double factor = seq.grad_scale * inverse;
-            with_unit_stride(seq.grad_class_stride, [&](auto s) {
-                for_each_in_chunks(classes, [&](int64_t c, int) {
-                    grad_row[c * s] = Real(class_exps[c * table_stride] * factor);
-                });
-                return 0;
-            });
         }
         check->exact = check->exact && !flushed;
         check->sound = check->sound && table.max > -INFINITY && table.max < INFINITY && table.sum == table.sum;
@@ -330,13 +335,46 @@ struct ProbabilitySpace {
         }
     }
 
-    // Lane w's emissions from lane tables (entry c at class_exps[c * W]): as
-    // table_emissions(), but its gradient row is left to lane_grad_rows().
-    template <typename Real, int W>
-    FASTCTC_NOINLINE static void lane_table_emissions(const Sequence<Real> &seq, int64_t t, const double *class_exps,
-                                                      const ClassTable &table, double *lanes, RowCheck *check) {
-        emissions_from_table<false>(seq, t, class_exps, table, lanes, std::integral_constant<int64_t, W>{}, check,
-                                    std::integral_constant<int64_t, W>{});
+    // Where lane_emissions() takes each lane's emissions from: for the group's
+    // label positions i in [0, room] (0 the blank, i the label's position i - 1),
+    // positions[i * W + w] = the class's entry of lane w in the lane tables (class
+    // * W + w), and bit w of present[i] set where i is within lane w's label.
+    template <int W, typename Real>
+    static void lane_positions(const Sequence<Real> *seqs, int64_t room, int32_t *positions, uint8_t *present) {
+        for (int64_t i = 0; i <= room; ++i) {
+            present[i] = 0;
+            for (int w = 0; w < W; ++w) {
+                const ExtendedLabel &label = seqs[w].label;
+                const bool within = i <= label.label_length();
+                positions[i * W + w] = int32_t((within ? (i == 0 ? label.blank() : label.labels()[i - 1]) : 0) * W + w);
+                present[i] = uint8_t(present[i] | (within ? 1u << w : 0u));
+            }
+        }
+    }
+
+    // Frame t's emissions of the W lanes from their lane tables, as
+    // emissions_from_table() takes each (the class's entry / the lane's sum), a
+    // label position of all lanes in one gather: entry i of lane w at e[i * W +
+    // w], 0 past the lane's label and in the lanes not in `active` (whose
+    // sequences have ended).  Each lane's table_verdict() is its own.
+    template <int W>
+    FASTCTC_NOINLINE static void lane_emissions(const int32_t *positions, const uint8_t *present, uint8_t active,
+                                                int64_t room, const double *class_exps, const ClassTable *tables,
+                                                double *e) {
+        static_assert(W == kChunk);
+#if defined(__AVX512F__)
+        alignas(64) double inverse[W];
+        for (int w = 0; w < W; ++w) inverse[w] = 1.0 / tables[w].sum;
+        const __m512d inverses = _mm512_load_pd(inverse);
+        for (int64_t i = 0; i <= room; ++i) {
+            const __mmask8 lanes = present[i] & active;
+            const __m256i entries = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(positions + i * W));
+            const __m512d y = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), lanes, entries, class_exps, 8);
+            _mm512_storeu_pd(e + i * W, _mm512_maskz_mul_pd(lanes, y, inverses));
+        }
+#else
+        (void)positions, (void)present, (void)active, (void)room, (void)class_exps, (void)tables, (void)e;
+#endif
     }
 
     // The gradient rows of frame t of the W lanes' sequences that have one, from
