@@ -358,9 +358,11 @@ struct ProbabilitySpace {
     // w], 0 past the lane's label and in the lanes not in `active` (whose
     // sequences have ended).  Each lane's table_verdict() is its own.
     template <int W>
-    FASTCTC_NOINLINE static void lane_emissions(const int32_t *positions, const uint8_t *present, uint8_t active,
-                                                int64_t room, const double *class_exps, const ClassTable *tables,
-                                                double *e) {
+    FASTCTC_NOINLINE static void lane_emissions([[maybe_unused]] const int32_t *positions,
+                                                [[maybe_unused]] const uint8_t *present,
+                                                [[maybe_unused]] uint8_t active, [[maybe_unused]] int64_t room,
+                                                [[maybe_unused]] const double *class_exps,
+                                                [[maybe_unused]] const ClassTable *tables, [[maybe_unused]] double *e) {
         static_assert(W == kChunk);
 #if defined(__AVX512F__)
         alignas(64) double inverse[W];
@@ -372,8 +374,6 @@ struct ProbabilitySpace {
             const __m512d y = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), lanes, entries, class_exps, 8);
             _mm512_storeu_pd(e + i * W, _mm512_maskz_mul_pd(lanes, y, inverses));
         }
-#else
-        (void)positions, (void)present, (void)active, (void)room, (void)class_exps, (void)tables, (void)e;
 #endif
     }
 
