@@ -114,10 +114,12 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
                     next_rows[w] = seqs[w].next_input_row(t);
                     active = uint8_t(active | (t < seqs[w].frames ? 1u << w : 0u));
                 }
+                double inverse[W];  // each lane's 1 / its sum
                 Space::template lane_class_tables<W>(rows, next_rows, seqs[0].num_classes, buffers.class_exps,
-                                                     tables);
-                if (grad) Space::template lane_grad_rows<W>(seqs, t, buffers.class_exps, tables);
-                Space::template lane_emissions<W>(positions, present, active, room, buffers.class_exps, tables, e(t));
+                                                     tables, inverse);
+                if (grad) Space::template lane_grad_rows<W>(seqs, t, buffers.class_exps, inverse);
+                Space::template lane_emissions<W>(positions, present, active, room, buffers.class_exps, inverse,
+                                                  e(t));
                 return;
             }
         }

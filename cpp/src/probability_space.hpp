@@ -287,12 +287,14 @@ struct ProbabilitySpace {
     // none that does not flush), and each place of sum_in_chunks() has an
     // accumulator of its own, combined in its order.  Each class's exponentials
     // then take one vector for all lanes, and the lanes' sums no horizontal
-    // additions.  next_rows: the rows read next, or null, fetched.  (A lane
-    // whose sequence has ended passes any row of the batch; its table is not
-    // read.)
+    // additions.  inverse[w]: 1 / the sum, the factor of the lane's emissions
+    // and gradient row (lane_emissions(), lane_grad_rows()), taken once.
+    // next_rows: the rows read next, or null, fetched.  (A lane whose sequence
+    // has ended passes any row of the batch; its table is not read.)
     template <int W, typename Real>
     FASTCTC_NOINLINE static void lane_class_tables(const Real *const *rows, const Real *const *next_rows,
-                                                   int64_t classes, double *class_exps, ClassTable *tables) {
+                                                   int64_t classes, double *class_exps, ClassTable *tables,
+                                                   double *inverse) {
         static_assert(kLaneTables<W, Real>);
         for (int w = 0; w < W; ++w) prefetch_short_row<false>(next_rows[w], classes, 1);
         transpose_rows(rows, classes, class_exps);
@@ -332,6 +334,7 @@ struct ProbabilitySpace {
                                                    places[4][w], places[5][w], places[6][w], places[7][w]};
             tables[w] = {max[w], low[w] - max[w] < ExpTraits<double>::kLowest,
                          pairwise<0, kChunk>(places_of_lane, [](double a, double b) { return a + b; })};
+            inverse[w] = 1.0 / tables[w].sum;
         }
     }
 
@@ -353,21 +356,20 @@ struct ProbabilitySpace {
     }
 
     // Frame t's emissions of the W lanes from their lane tables, as
-    // emissions_from_table() takes each (the class's entry / the lane's sum), a
-    // label position of all lanes in one gather: entry i of lane w at e[i * W +
-    // w], 0 past the lane's label and in the lanes not in `active` (whose
-    // sequences have ended).  Each lane's table_verdict() is its own.
+    // emissions_from_table() takes each (the class's entry times the lane's
+    // inverse sum, from lane_class_tables()), a label position of all lanes in
+    // one gather: entry i of lane w at e[i * W + w], 0 past the lane's label and
+    // in the lanes not in `active` (whose sequences have ended).  Each lane's
+    // table_verdict() is its own.
     template <int W>
     FASTCTC_NOINLINE static void lane_emissions([[maybe_unused]] const int32_t *positions,
                                                 [[maybe_unused]] const uint8_t *present,
                                                 [[maybe_unused]] uint8_t active, [[maybe_unused]] int64_t room,
                                                 [[maybe_unused]] const double *class_exps,
-                                                [[maybe_unused]] const ClassTable *tables, [[maybe_unused]] double *e) {
+                                                [[maybe_unused]] const double *inverse, [[maybe_unused]] double *e) {
         static_assert(W == kChunk);
 #if defined(__AVX512F__)
-        alignas(64) double inverse[W];
-        for (int w = 0; w < W; ++w) inverse[w] = 1.0 / tables[w].sum;
-        const __m512d inverses = _mm512_load_pd(inverse);
+        const __m512d inverses = _mm512_loadu_pd(inverse);
         for (int64_t i = 0; i <= room; ++i) {
             const __mmask8 lanes = present[i] & active;
             const __m256i entries = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(positions + i * W));
@@ -378,19 +380,19 @@ struct ProbabilitySpace {
     }
 
     // The gradient rows of frame t of the W lanes' sequences that have one, from
-    // their lane tables: scale * softmax, the products emissions_from_table()
-    // takes, written together (write_transposed_rows()); lanes whose sequences
-    // have ended are left alone.
+    // their lane tables and inverse sums (lane_class_tables()): scale * softmax,
+    // the products emissions_from_table() takes, written together
+    // (write_transposed_rows()); lanes whose sequences have ended are left alone.
     template <int W, typename Real>
     FASTCTC_NOINLINE static void lane_grad_rows(const Sequence<Real> *seqs, int64_t t, const double *class_exps,
-                                                const ClassTable *tables) {
+                                                const double *inverse) {
         static_assert(kLaneTables<W, Real>);
         const int64_t classes = seqs[0].num_classes;
         double factor[W];
         Real *rows[W];
         for (int w = 0; w < W; ++w) {
             const bool ended = t >= seqs[w].frames;
-            factor[w] = ended ? 0.0 : seqs[w].grad_scale * (1.0 / tables[w].sum);
+            factor[w] = ended ? 0.0 : seqs[w].grad_scale * inverse[w];
             rows[w] = ended ? nullptr : seqs[w].grad_row(t);
             if (!ended) prefetch_short_row<true>(seqs[w].next_grad_row(t), classes, 1);
         }
