@@ -37,6 +37,24 @@ FASTCTC_ALWAYS_INLINE void for_each_in_chunks(int64_t n, Element element) {
     }
 }
 
+// The chunks of for_each_in_chunks() whole: chunk(first, present) for each
+// chunk of kChunk elements starting at first, the last moved back to overlap the
+// one before; a row shorter than a chunk is one chunk at 0 whose `present` mask
+// has its elements only (bit k: element first + k).  For loops that load and
+// store a chunk at a time (frame.hpp's transpositions).
+template <typename Chunk>
+FASTCTC_ALWAYS_INLINE void for_each_chunk(int64_t n, Chunk chunk) {
+    if (n < kChunk) {
+        chunk(0, uint8_t((1u << n) - 1));
+        return;
+    }
+    for (int64_t first = 0;; first += kChunk) {
+        if (first > n - kChunk) first = n - kChunk;
+        chunk(first, uint8_t(0xFF));
+        if (first == n - kChunk) return;
+    }
+}
+
 // sum over i in [0, n) of a term of element i, in double, in the chunks of
 // for_each_in_chunks() but each element once: place k's lane takes elements k,
 // k + kChunk, ... and, from a last chunk moved back to overlap the one before,

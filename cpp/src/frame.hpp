@@ -147,23 +147,6 @@ FASTCTC_ALWAYS_INLINE void transpose_block(const __m256 *in, __m256 *out) {
 }
 #endif
 
-// Calls chunk(first, present) for the chunks of kChunk classes of rows of
-// `classes`: as for_each_in_chunks(), the last moved back to overlap the one
-// before; a row shorter than a chunk is one chunk at 0 whose `present` mask
-// has its classes only.
-template <typename Chunk>
-FASTCTC_ALWAYS_INLINE void for_each_class_chunk(int64_t classes, Chunk chunk) {
-    if (classes < kChunk) {
-        chunk(0, uint8_t((1u << classes) - 1));
-        return;
-    }
-    for (int64_t first = 0;; first += kChunk) {
-        if (first > classes - kChunk) first = classes - kChunk;
-        chunk(first, uint8_t(0xFF));
-        if (first == classes - kChunk) return;
-    }
-}
-
 // out[c * kChunk + w] = double(rows[w][c]) for c in [0, classes), w in [0,
 // kChunk): eight contiguous rows of floats into one row of eight lanes (out:
 // 64-byte aligned), where kRowTransposition<Real>.  Each chunk of eight classes
@@ -174,7 +157,7 @@ FASTCTC_ALWAYS_INLINE void transpose_rows([[maybe_unused]] const Real *const *ro
                                           [[maybe_unused]] double *out) {
     static_assert(kRowTransposition<Real>);
 #if defined(__AVX512F__)
-    for_each_class_chunk(classes, [&](int64_t first, uint8_t present) FASTCTC_INLINE_LAMBDA {
+    for_each_chunk(classes, [&](int64_t first, uint8_t present) FASTCTC_INLINE_LAMBDA {
         __m256 in[kChunk], by_class[kChunk];
         for (int w = 0; w < kChunk; ++w) in[w] = _mm256_maskz_loadu_ps(present, rows[w] + first);
         transpose_block(in, by_class);
@@ -196,7 +179,7 @@ FASTCTC_ALWAYS_INLINE void write_transposed_rows([[maybe_unused]] const double *
     static_assert(kRowTransposition<Real>);
 #if defined(__AVX512F__)
     const __m512d factors = _mm512_loadu_pd(factor);
-    for_each_class_chunk(classes, [&](int64_t first, uint8_t present) FASTCTC_INLINE_LAMBDA {
+    for_each_chunk(classes, [&](int64_t first, uint8_t present) FASTCTC_INLINE_LAMBDA {
         __m256 by_class[kChunk], out[kChunk];
         for (int k = 0; k < kChunk; ++k) {
             const int64_t c = present >> k & 1 ? first + k : first;  // an absent class loads one present
