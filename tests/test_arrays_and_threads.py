@@ -88,6 +88,39 @@ def test_shared_sequence_edges_are_bit_identical(tiny: TinyCase) -> None:
             np.testing.assert_array_equal(posteriors.states, posteriors_1.states, err_msg=name)
 
 
+@pytest.mark.parametrize("frame", [0, 1, 150, 299])
+def test_a_shared_loss_alone_counts_each_frame_whichever_thread_read_it(frame: int) -> None:
+    # The loss alone of one sequence: a reader thread reads the frames ahead of the
+    # forward pass, which reads one itself when the reader has not taken it.  A label
+    # as long as the input leaves one alignment: frame t emits label t.  A NaN at the
+    # frame makes it unsound; a logit of -800 for its label makes its emission
+    # underflow (e^-800 is below the doubles; the frame is not exact), so the
+    # probability space finds no alignment and the loss comes from log space, where
+    # it is finite.  Whoever read the frame, every thread count must give one
+    # thread's bits.
+    rng = np.random.default_rng(11)
+    frames, classes = 300, 20
+    inputs = rng.standard_normal((frames, 1, classes)).astype(np.float32)
+    steps = rng.integers(1, classes - 1, size=frames)
+    labels = (1 + np.cumsum(steps) % (classes - 1)).reshape(1, frames)  # no class twice in a row
+    nan_frame = inputs.copy()
+    nan_frame[frame, 0, 0] = np.nan
+    underflowing = inputs.copy()
+    underflowing[frame, 0, labels[0, frame]] = -800.0
+    for name, variant in {"nan": nan_frame, "underflowing": underflowing}.items():
+        expected = fastctc.ctc_loss(variant, labels, num_threads=1)
+        np.testing.assert_array_equal(
+            fastctc.ctc_loss_and_grad(variant, labels, num_threads=1)[0], expected, err_msg=name
+        )
+        for threads in (2, 3):
+            for _ in range(5):  # which thread reads the frame depends on timing
+                np.testing.assert_array_equal(
+                    fastctc.ctc_loss(variant, labels, num_threads=threads), expected, err_msg=name
+                )
+    assert np.isnan(fastctc.ctc_loss(nan_frame, labels, num_threads=2)[0])
+    assert 800.0 < fastctc.ctc_loss(underflowing, labels, num_threads=2)[0] < np.inf
+
+
 def test_results_do_not_depend_on_the_callers_flush_to_zero_mode() -> None:
     # Flush-to-zero is a per-thread mode that frameworks set; subnormal float32
     # gradients (peaked inputs give some) must come out the same in any mode, from the

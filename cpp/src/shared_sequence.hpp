@@ -3,6 +3,7 @@
 // operations on the same rows, so the same bits as on one thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -145,16 +146,21 @@ private:
 };
 
 // lattice_loss() or lattice_loss_and_grad() for one sequence on `threads`
-// threads: every frame is read in parallel; then the forward recursion runs,
-// and with a gradient the backward one beside it.  With a gradient, each
-// recursion keeps its rows until they meet at the middle frame (alpha below it,
-// beta from it on, in one set of T rows) and then goes on in two rolling rows
-// of its own, finishing each gradient row it reaches with the row the other
-// kept: every lattice row is written once and read back once, as on one thread.
-// The loss alone runs the forward recursion (lattice_loss()) while its
-// certification, if it turns out to be needed, runs beside it
-// (SharedCertification, which says where each forward row goes).
-// buffers(thread) gives each thread its buffers.
+// threads.  With a gradient, every frame is read in parallel; then the forward
+// and backward recursions run side by side, each keeping its rows until they
+// meet at the middle frame (alpha below it, beta from it on, in one set of T
+// rows) and then going on in two rolling rows of its own, finishing each
+// gradient row it reaches with the row the other kept: every lattice row is
+// written once and read back once, as on one thread.  The loss alone runs the
+// forward recursion (lattice_loss()) while another thread, the reader, reads
+// the frames ahead of it in order and then runs its certification if it turns
+// out to be needed (SharedCertification, which says where each forward row
+// goes).  Each frame is read by whichever thread takes it first: the reader
+// takes the next one in turn, the forward pass the one it needs next if the
+// reader has not taken it (where reading a frame costs more than a step, as on
+// large alphabets, the two share the reading), and otherwise waits for it.  (A
+// team of one thread reads every frame first.)  buffers(thread) gives each
+// thread its buffers.
 template <typename Space, typename Real, typename BuffersOfThread>
 LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeScratch &scratch, int threads,
                                       BuffersOfThread buffers) {
@@ -183,16 +189,39 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
     };
     SharedCertification<Space> certification(scratch, frames, labels, !Space::kExact && !grad);
 
+    // The loss alone's frames as the reader reads them ahead of the forward pass:
+    // the first that no thread has taken, the last that the reader has read (it
+    // has read every frame it took up to it), the first of those that is not
+    // exact (frames if none), and whether all of them are sound.
+    std::atomic<int64_t> first_untaken{0}, reader_through{-1}, reader_first_inexact{frames};
+    bool reader_sound = true;
+
 #pragma omp parallel num_threads(threads)
     {
         const IeeeArithmetic ieee;  // each worker, in whatever mode it was started
-#pragma omp for schedule(static) reduction(&& : frames_sound) reduction(min : first_inexact_frame)
-        for (int64_t t = 0; t < frames; ++t) {
+        const bool read_ahead = !grad && team_size() > 1;
+        // Reads frame t into e(t) and log_scale[t], noting its verdict in sound and first_inexact.
+        const auto read_frame = [&](int64_t t, bool *sound, int64_t *first_inexact) {
             LatticeResult frame_result;
             scratch.log_scale[t] = frame_emissions<Space>(seq, t, e(t), buffers(thread_index()), &frame_result);
-            frames_sound = frames_sound && frame_result.sound;
-            if (!frame_result.exact && t < first_inexact_frame) first_inexact_frame = t;
+            *sound = *sound && frame_result.sound;
+            if (!frame_result.exact && t < *first_inexact) *first_inexact = t;
+        };
+        if (!read_ahead) {
+#pragma omp for schedule(static) reduction(&& : frames_sound) reduction(min : first_inexact_frame)
+            for (int64_t t = 0; t < frames; ++t) read_frame(t, &frames_sound, &first_inexact_frame);
         }
+        // The reader's frames (read_ahead), each published once read.
+        constexpr int64_t kReaderTakes = 4;  // frames at a time
+        const auto read_ahead_frames = [&] {
+            int64_t first_inexact = frames;
+            for (int64_t taken; (taken = first_untaken.fetch_add(kReaderTakes, std::memory_order_relaxed)) < frames;)
+                for (int64_t t = taken; t < std::min(taken + kReaderTakes, frames); ++t) {
+                    read_frame(t, &reader_sound, &first_inexact);
+                    if (first_inexact == t) reader_first_inexact.store(t, std::memory_order_relaxed);
+                    reader_through.store(t, std::memory_order_release);
+                }
+        };
 
         // The forward recursion over frames [first, last), finishing each row from
         // the middle on; the loss after the last frame.
@@ -210,11 +239,45 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
         const auto run_forward_alone = [&] {
             const ThreadBuffers mine = buffers(thread_index());
             const double *prev = nullptr;
+            bool own_sound = true;  // of the frames this thread read (read_ahead)
+            int64_t own_first_inexact = frames;
+            // The frames this thread read ahead while the reader read the one it
+            // needed: own_ahead[i % kOwnAhead] for i in [next_own, own_end), in order.
+            constexpr int64_t kOwnAhead = 16;
+            int64_t own_ahead[kOwnAhead], next_own = 0, own_end = 0;
+            const auto read_one_untaken = [&] {
+                if (own_end - next_own == kOwnAhead || first_untaken.load(std::memory_order_relaxed) >= frames)
+                    return false;
+                const int64_t u = first_untaken.fetch_add(1, std::memory_order_relaxed);
+                if (u >= frames) return false;
+                read_frame(u, &own_sound, &own_first_inexact);
+                own_ahead[own_end++ % kOwnAhead] = u;
+                return true;
+            };
             for (int64_t t = 0; t < frames; ++t) {
+                if (read_ahead) {
+                    int64_t untaken = t;
+                    if (next_own < own_end && own_ahead[next_own % kOwnAhead] == t) {
+                        ++next_own;  // read ahead already
+                    } else if (first_untaken.compare_exchange_strong(untaken, t + 1, std::memory_order_relaxed)) {
+                        read_frame(t, &own_sound, &own_first_inexact);
+                    } else {  // the reader took it
+                        while (reader_through.load(std::memory_order_acquire) < t)
+                            if (!read_one_untaken()) std::this_thread::yield();
+                    }
+                }
+                // Whether frames [0, t] are all exact.
+                const bool frames_exact =
+                    read_ahead ? t < own_first_inexact && t < reader_first_inexact.load(std::memory_order_relaxed)
+                               : t < first_inexact_frame;
                 double *row = certification.forward_row(t);
                 forward_of_loss_alone.frame(t, prev, e(t), scratch.log_scale[t], row);
-                certification.forward_reached(t, row, result.exact && t < first_inexact_frame, mine);
+                certification.forward_reached(t, row, result.exact && frames_exact, mine);
                 prev = row;
+            }
+            if (read_ahead) {  // every frame is read: the reader's verdicts are final
+                frames_sound = own_sound && reader_sound;
+                first_inexact_frame = std::min(own_first_inexact, reader_first_inexact.load(std::memory_order_relaxed));
             }
             result.loss = forward_of_loss_alone.loss(prev);
         };
@@ -249,6 +312,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                     run_backward(middle, frames);
                     kept_beta_sound = backward_result.sound;  // read by the forward recursion past the barrier
                 } else {
+                    if (read_ahead) read_ahead_frames();
                     certification.backward(buffers(thread_index()));
                 }
             }
