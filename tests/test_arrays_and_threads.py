@@ -88,18 +88,22 @@ def test_shared_sequence_edges_are_bit_identical(tiny: TinyCase) -> None:
             np.testing.assert_array_equal(posteriors.states, posteriors_1.states, err_msg=name)
 
 
+@pytest.mark.parametrize("classes", [20, 3000], ids=["reader-ahead", "reading-shared"])
 @pytest.mark.parametrize("frame", [0, 1, 150, 299])
-def test_a_shared_loss_alone_counts_each_frame_whichever_thread_read_it(frame: int) -> None:
+def test_a_shared_loss_alone_counts_each_frame_whichever_thread_read_it(
+    frame: int, classes: int
+) -> None:
     # The loss alone of one sequence: a reader thread reads the frames ahead of the
-    # forward pass, which reads one itself when the reader has not taken it.  A label
-    # as long as the input leaves one alignment: frame t emits label t.  A NaN at the
-    # frame makes it unsound; a logit of -800 for its label makes its emission
-    # underflow (e^-800 is below the doubles; the frame is not exact), so the
-    # probability space finds no alignment and the loss comes from log space, where
-    # it is finite.  Whoever read the frame, every thread count must give one
-    # thread's bits.
+    # forward pass, which reads one itself when the reader has not taken it (with 20
+    # classes the reader keeps ahead; with 3000 a frame costs more to read than a
+    # step, and the two share the reading).  A label as long as the input leaves one
+    # alignment: frame t emits label t.  A NaN at the frame makes it unsound; a logit
+    # of -800 for its label makes its emission underflow (e^-800 is below the doubles;
+    # the frame is not exact), so the probability space finds no alignment and the
+    # loss comes from log space, where it is finite.  Whoever read the frame, every
+    # thread count must give one thread's bits, as the input as it is must.
     rng = np.random.default_rng(11)
-    frames, classes = 300, 20
+    frames = 300
     inputs = rng.standard_normal((frames, 1, classes)).astype(np.float32)
     steps = rng.integers(1, classes - 1, size=frames)
     labels = (1 + np.cumsum(steps) % (classes - 1)).reshape(1, frames)  # no class twice in a row
@@ -107,7 +111,8 @@ def test_a_shared_loss_alone_counts_each_frame_whichever_thread_read_it(frame: i
     nan_frame[frame, 0, 0] = np.nan
     underflowing = inputs.copy()
     underflowing[frame, 0, labels[0, frame]] = -800.0
-    for name, variant in {"nan": nan_frame, "underflowing": underflowing}.items():
+    variants = {"as-is": inputs, "nan": nan_frame, "underflowing": underflowing}
+    for name, variant in variants.items():
         expected = fastctc.ctc_loss(variant, labels, num_threads=1)
         np.testing.assert_array_equal(
             fastctc.ctc_loss_and_grad(variant, labels, num_threads=1)[0], expected, err_msg=name
