@@ -212,7 +212,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
             for (int64_t t = 0; t < frames; ++t) read_frame(t, &frames_sound, &first_inexact_frame);
         }
         // The reader's frames (read_ahead), each published once read.
-        constexpr int64_t kReaderTakes = 4;  // frames at a time
+        constexpr int64_t kReaderTakes = 16;  // frames at a time
         const auto read_ahead_frames = [&] {
             int64_t first_inexact = frames;
             for (int64_t taken; (taken = first_untaken.fetch_add(kReaderTakes, std::memory_order_relaxed)) < frames;)
