@@ -274,7 +274,7 @@ void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, cons
             backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels,
                                   beta(t), result);
             ProductSums sums;
-            Space::products(alpha(t), beta(t), labels, buffers.products, &sums);
+            Space::template products<1, false>(alpha(t), beta(t), labels, buffers.products, &sums);
             result->products_trusted = result->products_trusted && sums.trusted;
         }
         for (int64_t i = 0; i <= labels; ++i) emissions_after[i] = e(start)[i];

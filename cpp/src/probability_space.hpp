@@ -600,15 +600,21 @@ struct ProbabilitySpace {
     // Z_t and the rows' smallest block sums bound what underflow can have cost.
     // fetch: a row of the same shape (the next frame's kept row) brought into the
     // cache block by block as these are multiplied, or null (see backward_step()).
-    template <int W = 1>
+    // Without kStore (one sequence), only the sums: each product added to its
+    // lane as it is made (lane_sum()'s lanes and order, so the same sums), for a
+    // certification, which needs no products (out unused).
+    template <int W = 1, bool kStore = true>
     static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums,
                          const double *fetch = nullptr) {
+        static_assert(kStore || W == 1, "the sums alone for one sequence");
         using V = Pack<W>;
         const auto at = [](const double *p, int64_t i) { return V::load(p + i * W); };
         const int64_t count = blocks(labels);
         const double *alpha_scale = alpha + (2 * labels + 1) * W, *beta_scale = beta + (2 * labels + 1) * W;
         V top = V::all(-INFINITY);
         for (int64_t k = 0; k < count; ++k) top = larger(at(alpha_scale, k) + at(beta_scale, k), top);
+        using Lanes = Pack<kLanes>;
+        Lanes blank_lanes = Lanes::all(0.0), label_lanes = Lanes::all(0.0);  // without kStore
         for (int64_t k = 0; k < count; ++k) {
             const V weight = select(top > V::all(-INFINITY),
                                     power_of_two(at(alpha_scale, k) + at(beta_scale, k) - top), V::all(0.0));
@@ -619,14 +625,26 @@ struct ProbabilitySpace {
                                      fetch_lines(fetch + first * W, blanks * W);
                                      fetch_lines(fetch + label_first * W, block_labels * W);
                                  }
-                                 for (int64_t i = first; i < first + blanks; ++i)
-                                     ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
-                                 for (int64_t i = label_first; i < label_first + block_labels; ++i)
-                                     ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
+                                 if constexpr (kStore) {
+                                     for (int64_t i = first; i < first + blanks; ++i)
+                                         ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
+                                     for (int64_t i = label_first; i < label_first + block_labels; ++i)
+                                         ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
+                                 } else {  // first is a multiple of kLanes: entry first + i goes to lane i mod 8
+                                     add_products(alpha + first, beta + first, blanks, weight[0], &blank_lanes);
+                                     add_products(alpha + label_first, beta + label_first, block_labels, weight[0],
+                                                  &label_lanes);
+                                 }
                              });
         }
-        const V blank_sum = lane_sum<V>(labels + 1, [&](int64_t j) { return at(out, j); });
-        const V label_sum = lane_sum<V>(labels, [&](int64_t j) { return at(out, labels + 1 + j); });
+        V blank_sum, label_sum;
+        if constexpr (kStore) {
+            blank_sum = lane_sum<V>(labels + 1, [&](int64_t j) { return at(out, j); });
+            label_sum = lane_sum<V>(labels, [&](int64_t j) { return at(out, labels + 1 + j); });
+        } else {
+            blank_sum = {combined(blank_lanes)};
+            label_sum = {combined(label_lanes)};
+        }
         const V z = blank_sum + label_sum;
         const V alpha_smallest = at(alpha_scale, count + 1), beta_smallest = at(beta_scale, count + 1);
         const V smallest = select(alpha_smallest < beta_smallest, alpha_smallest, beta_smallest);
@@ -635,6 +653,29 @@ struct ProbabilitySpace {
     }
 
 private:
+    // lanes[i mod 8] += (a[i] * b[i]) * weight for i in [0, n), in turn, eight at a
+    // time (a missing term of the last round adds +0.0, which leaves a lane as it
+    // was: lanes start at +0.0 and so are never -0.0).
+    template <typename Count>
+    FASTCTC_ALWAYS_INLINE static void add_products(const double *a, const double *b, Count n, double weight,
+                                                   Pack<kLanes> *lanes) {
+        using Lanes = Pack<kLanes>;
+        int64_t i = 0;
+        for (; i + kLanes <= n; i += kLanes)
+            *lanes += (Lanes::load(a + i) * Lanes::load(b + i)) * Lanes::all(weight);
+        if (i < n) {
+            double last[kLanes] = {};
+            for (int64_t j = i; j < n; ++j) last[j - i] = (a[j] * b[j]) * weight;
+            *lanes += Lanes::load(last);
+        }
+    }
+    // lane_sum()'s combination of its lanes.
+    FASTCTC_ALWAYS_INLINE static double combined(Pack<kLanes> lanes) {
+        double lane[kLanes];
+        lanes.store(lane);
+        return pairwise<0, kLanes>(lane, [](double x, double y) { return x + y; });
+    }
+
     template <int W>
     struct BlockFactors {
         Mask<W> empty;    // neither this block nor its neighbour has mass

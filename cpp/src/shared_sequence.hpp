@@ -126,9 +126,11 @@ private:
     // The bound of a frame from its two rows; fetch: the kept row of the frame
     // the caller checks next (see ProbabilitySpace::products()).
     void check(const double *alpha, const double *beta, const ThreadBuffers &mine, const double *fetch) {
-        ProductSums sums;
-        Space::products(alpha, beta, labels_, mine.products, &sums, fetch);
-        if (!sums.trusted) failed_.store(true, std::memory_order_release);
+        if constexpr (!Space::kExact) {  // none in log space (needed_ is false)
+            ProductSums sums;
+            Space::template products<1, false>(alpha, beta, labels_, mine.products, &sums, fetch);
+            if (!sums.trusted) failed_.store(true, std::memory_order_release);
+        }
     }
 
     const LatticeScratch &scratch_;
