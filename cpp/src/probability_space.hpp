@@ -600,9 +600,9 @@ struct ProbabilitySpace {
     // Z_t and the rows' smallest block sums bound what underflow can have cost.
     // fetch: a row of the same shape (the next frame's kept row) brought into the
     // cache block by block as these are multiplied, or null (see backward_step()).
-    // Without kStore (one sequence), only the sums: each product added to its
-    // lane as it is made (lane_sum()'s lanes and order, so the same sums), for a
-    // certification, which needs no products (out unused).
+    // For one sequence, each product is added to its lane as it is made
+    // (lane_sum()'s lanes and order, so the same sums), and without kStore not
+    // stored: a certification needs the sums alone (out unused).
     template <int W = 1, bool kStore = true>
     static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums,
                          const double *fetch = nullptr) {
@@ -614,7 +614,7 @@ struct ProbabilitySpace {
         V top = V::all(-INFINITY);
         for (int64_t k = 0; k < count; ++k) top = larger(at(alpha_scale, k) + at(beta_scale, k), top);
         using Lanes = Pack<kLanes>;
-        Lanes blank_lanes = Lanes::all(0.0), label_lanes = Lanes::all(0.0);  // without kStore
+        Lanes blank_lanes = Lanes::all(0.0), label_lanes = Lanes::all(0.0);  // for one sequence
         for (int64_t k = 0; k < count; ++k) {
             const V weight = select(top > V::all(-INFINITY),
                                     power_of_two(at(alpha_scale, k) + at(beta_scale, k) - top), V::all(0.0));
@@ -625,20 +625,21 @@ struct ProbabilitySpace {
                                      fetch_lines(fetch + first * W, blanks * W);
                                      fetch_lines(fetch + label_first * W, block_labels * W);
                                  }
-                                 if constexpr (kStore) {
+                                 if constexpr (W > 1) {
                                      for (int64_t i = first; i < first + blanks; ++i)
                                          ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
                                      for (int64_t i = label_first; i < label_first + block_labels; ++i)
                                          ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
                                  } else {  // first is a multiple of kLanes: entry first + i goes to lane i mod 8
-                                     add_products(alpha + first, beta + first, blanks, weight[0], &blank_lanes);
+                                     add_products(alpha + first, beta + first, blanks, weight[0], &blank_lanes,
+                                                  kStore ? out + first : nullptr);
                                      add_products(alpha + label_first, beta + label_first, block_labels, weight[0],
-                                                  &label_lanes);
+                                                  &label_lanes, kStore ? out + label_first : nullptr);
                                  }
                              });
         }
         V blank_sum, label_sum;
-        if constexpr (kStore) {
+        if constexpr (W > 1) {
             blank_sum = lane_sum<V>(labels + 1, [&](int64_t j) { return at(out, j); });
             label_sum = lane_sum<V>(labels, [&](int64_t j) { return at(out, labels + 1 + j); });
         } else {
@@ -654,18 +655,25 @@ struct ProbabilitySpace {
 
 private:
     // lanes[i mod 8] += (a[i] * b[i]) * weight for i in [0, n), in turn, eight at a
-    // time (a missing term of the last round adds +0.0, which leaves a lane as it
-    // was: lanes start at +0.0 and so are never -0.0).
+    // time, each product also stored to out[i] unless out is null (a missing term
+    // of the last round adds +0.0, which leaves a lane as it was: lanes start at
+    // +0.0 and so are never -0.0).
     template <typename Count>
     FASTCTC_ALWAYS_INLINE static void add_products(const double *a, const double *b, Count n, double weight,
-                                                   Pack<kLanes> *lanes) {
+                                                   Pack<kLanes> *lanes, double *out) {
         using Lanes = Pack<kLanes>;
         int64_t i = 0;
-        for (; i + kLanes <= n; i += kLanes)
-            *lanes += (Lanes::load(a + i) * Lanes::load(b + i)) * Lanes::all(weight);
+        for (; i + kLanes <= n; i += kLanes) {
+            const Lanes v = (Lanes::load(a + i) * Lanes::load(b + i)) * Lanes::all(weight);
+            if (out) v.store(out + i);
+            *lanes += v;
+        }
         if (i < n) {
             double last[kLanes] = {};
-            for (int64_t j = i; j < n; ++j) last[j - i] = (a[j] * b[j]) * weight;
+            for (int64_t j = i; j < n; ++j) {
+                last[j - i] = (a[j] * b[j]) * weight;
+                if (out) out[j] = last[j - i];
+            }
             *lanes += Lanes::load(last);
         }
     }
