@@ -158,11 +158,11 @@ private:
 // the frames ahead of it in order and then runs its certification if it turns
 // out to be needed (SharedCertification, which says where each forward row
 // goes).  Each frame is read by whichever thread takes it first: the reader
-// takes the next one in turn, the forward pass the one it needs next if the
-// reader has not taken it (where reading a frame costs more than a step, as on
-// large alphabets, the two share the reading), and otherwise waits for it.  (A
-// team of one thread reads every frame first.)  buffers(thread) gives each
-// thread its buffers.
+// takes the next sixteen in turn, the forward pass the one it needs next if the
+// reader has not taken it, and while it waits for one the reader is reading, the
+// next untaken ones (where reading a frame costs more than a step, as on large
+// alphabets, the two share the reading).  (A team of one thread reads every
+// frame first.)  buffers(thread) gives each thread its buffers.
 template <typename Space, typename Real, typename BuffersOfThread>
 LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeScratch &scratch, int threads,
                                       BuffersOfThread buffers) {
@@ -194,8 +194,9 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
     // The loss alone's frames as the reader reads them ahead of the forward pass:
     // the first that no thread has taken, the last that the reader has read (it
     // has read every frame it took up to it), the first of those that is not
-    // exact (frames if none), and whether all of them are sound.
-    std::atomic<int64_t> first_untaken{0}, reader_through{-1}, reader_first_inexact{frames};
+    // exact (frames if none), and whether all of them are sound; and how many
+    // the forward pass's thread has read.
+    std::atomic<int64_t> first_untaken{0}, reader_through{-1}, reader_first_inexact{frames}, forward_pass_read{0};
     bool reader_sound = true;
 
 #pragma omp parallel num_threads(threads)
@@ -213,16 +214,19 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
 #pragma omp for schedule(static) reduction(&& : frames_sound) reduction(min : first_inexact_frame)
             for (int64_t t = 0; t < frames; ++t) read_frame(t, &frames_sound, &first_inexact_frame);
         }
-        // The reader's frames (read_ahead), each published once read.
+        // The reader's frames (read_ahead), each published once read; then, once
+        // the forward pass's thread has read the frames it took, every frame is
+        // there for the certification's backward recursion.
         constexpr int64_t kReaderTakes = 16;  // frames at a time
         const auto read_ahead_frames = [&] {
-            int64_t first_inexact = frames;
+            int64_t first_inexact = frames, read = 0;
             for (int64_t taken; (taken = first_untaken.fetch_add(kReaderTakes, std::memory_order_relaxed)) < frames;)
-                for (int64_t t = taken; t < std::min(taken + kReaderTakes, frames); ++t) {
+                for (int64_t t = taken; t < std::min(taken + kReaderTakes, frames); ++t, ++read) {
                     read_frame(t, &reader_sound, &first_inexact);
                     if (first_inexact == t) reader_first_inexact.store(t, std::memory_order_relaxed);
                     reader_through.store(t, std::memory_order_release);
                 }
+            while (read + forward_pass_read.load(std::memory_order_acquire) < frames) std::this_thread::yield();
         };
 
         // The forward recursion over frames [first, last), finishing each row from
@@ -242,7 +246,11 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
             const ThreadBuffers mine = buffers(thread_index());
             const double *prev = nullptr;
             bool own_sound = true;  // of the frames this thread read (read_ahead)
-            int64_t own_first_inexact = frames;
+            int64_t own_first_inexact = frames, own_read = 0;
+            const auto read_own = [&](int64_t t) {
+                read_frame(t, &own_sound, &own_first_inexact);
+                forward_pass_read.store(++own_read, std::memory_order_release);
+            };
             // The frames this thread read ahead while the reader read the one it
             // needed: own_ahead[i % kOwnAhead] for i in [next_own, own_end), in order.
             constexpr int64_t kOwnAhead = 16;
@@ -252,7 +260,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                     return false;
                 const int64_t u = first_untaken.fetch_add(1, std::memory_order_relaxed);
                 if (u >= frames) return false;
-                read_frame(u, &own_sound, &own_first_inexact);
+                read_own(u);
                 own_ahead[own_end++ % kOwnAhead] = u;
                 return true;
             };
@@ -262,7 +270,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                     if (next_own < own_end && own_ahead[next_own % kOwnAhead] == t) {
                         ++next_own;  // read ahead already
                     } else if (first_untaken.compare_exchange_strong(untaken, t + 1, std::memory_order_relaxed)) {
-                        read_frame(t, &own_sound, &own_first_inexact);
+                        read_own(t);
                     } else {  // the reader took it
                         while (reader_through.load(std::memory_order_acquire) < t)
                             if (!read_one_untaken()) std::this_thread::yield();
