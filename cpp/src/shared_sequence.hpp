@@ -195,8 +195,12 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
     // the first that no thread has taken, the last that the reader has read (it
     // has read every frame it took up to it), the first of those that is not
     // exact (frames if none), and whether all of them are sound; and how many
-    // the forward pass's thread has read.
-    std::atomic<int64_t> first_untaken{0}, reader_through{-1}, reader_first_inexact{frames}, forward_pass_read{0};
+    // the forward pass's thread has read.  Each counter on a cache line of its
+    // own: the two threads write them at different paces.
+    alignas(64) std::atomic<int64_t> first_untaken{0};
+    alignas(64) std::atomic<int64_t> reader_through{-1};
+    alignas(64) std::atomic<int64_t> reader_first_inexact{frames};
+    alignas(64) std::atomic<int64_t> forward_pass_read{0};
     bool reader_sound = true;
 
 #pragma omp parallel num_threads(threads)
@@ -269,7 +273,8 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                     int64_t untaken = t;
                     if (next_own < own_end && own_ahead[next_own % kOwnAhead] == t) {
                         ++next_own;  // read ahead already
-                    } else if (first_untaken.compare_exchange_strong(untaken, t + 1, std::memory_order_relaxed)) {
+                    } else if (first_untaken.load(std::memory_order_relaxed) == t &&
+                               first_untaken.compare_exchange_strong(untaken, t + 1, std::memory_order_relaxed)) {
                         read_own(t);
                     } else {  // the reader took it
                         while (reader_through.load(std::memory_order_acquire) < t)
