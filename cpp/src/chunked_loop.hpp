@@ -82,7 +82,7 @@ FASTCTC_ALWAYS_INLINE double sum_in_loaded_chunks(int64_t n, Load load, Term ter
     int64_t start = 0;
     for (; start + kChunk <= n; start += kChunk) add_chunk(start, 0);
     if (start < n) add_chunk(n - kChunk, int(start - (n - kChunk)));  // its first places already added
-    return pairwise<0, kChunk>(lane, [](double a, double b) { return a + b; });
+    return added_lanes(lane);
 }
 
 // The same with nothing loaded: element i's term is term(i).
@@ -91,7 +91,7 @@ FASTCTC_ALWAYS_INLINE double sum_in_chunks(int64_t n, Term term) {
     if (n < kChunk) {
         double lane[kChunk] = {};
         for (int64_t i = 0; i < n; ++i) lane[i] += term(i);
-        return pairwise<0, kChunk>(lane, [](double a, double b) { return a + b; });
+        return added_lanes(lane);
     }
     return sum_in_loaded_chunks(
         n, [](int64_t, double *) {}, [&](double, int64_t i) { return term(i); });

@@ -30,6 +30,14 @@ FASTCTC_ALWAYS_INLINE T pairwise(const T *lane, Combine combine) {
                        pairwise<First + Count / 2, Count / 2>(lane, combine));
 }
 
+// The sum of lane[0, Lanes) as lane_sum() combines its lanes: pairwise, halves
+// first.  The one order of every sum kept in lanes of eight (lane_sum(),
+// sum_in_loaded_chunks(), a group's class tables, one sequence's products).
+template <typename Sum, int Lanes>
+FASTCTC_ALWAYS_INLINE Sum added_lanes(const Sum (&lane)[Lanes]) {
+    return pairwise<0, Lanes>(lane, [](Sum a, Sum b) { return a + b; });
+}
+
 // sum over i in [0, n) of term(i), in double (or, lane by lane, in Pack<W>:
 // pack.hpp).
 //
@@ -50,7 +58,7 @@ FASTCTC_ALWAYS_INLINE Sum lane_sum(int64_t n, Term term) {
         // a variable count of lanes would keep them all in memory.
         for (int k = 0; k < Lanes; ++k)
             if (i + k < n) lane[k] += term(i + k);
-        return pairwise<0, Lanes>(lane, [](Sum a, Sum b) { return a + b; });
+        return added_lanes(lane);
     } else {
         static_assert(Lanes == 8, "eight named lanes");
         Sum s0{}, s1{}, s2{}, s3{}, s4{}, s5{}, s6{}, s7{};

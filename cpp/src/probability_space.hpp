@@ -333,7 +333,7 @@ struct ProbabilitySpace {
             const double places_of_lane[kChunk] = {places[0][w], places[1][w], places[2][w], places[3][w],
                                                    places[4][w], places[5][w], places[6][w], places[7][w]};
             tables[w] = {max[w], low[w] - max[w] < ExpTraits<double>::kLowest,
-                         pairwise<0, kChunk>(places_of_lane, [](double a, double b) { return a + b; })};
+                         added_lanes(places_of_lane)};
             inverse[w] = 1.0 / tables[w].sum;
         }
     }
@@ -677,11 +677,11 @@ private:
             *lanes += Lanes::load(last);
         }
     }
-    // lane_sum()'s combination of its lanes.
+    // lane_sum()'s combination of its lanes (added_lanes()).
     FASTCTC_ALWAYS_INLINE static double combined(Pack<kLanes> lanes) {
         double lane[kLanes];
         lanes.store(lane);
-        return pairwise<0, kLanes>(lane, [](double x, double y) { return x + y; });
+        return added_lanes(lane);
     }
 
     template <int W>
