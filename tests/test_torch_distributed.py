@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import sys
 
@@ -62,13 +63,17 @@ def _ddp_worker(rank: int, init_file: str, batch: dict, results: multiprocessing
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
     try:
         results.put((rank, _train(batch, rank, world_size=2)))
-        # Both ranks done communicating before either tears the group down: once
-        # (one CI run in many) a rank aborted at exit after delivering its result,
-        # "terminate called without an active exception" (exit code -6), a known
-        # hazard of gloo's threads when the peers leave at different times.
-        dist.barrier()
+        dist.barrier()  # both ranks done communicating before either tears the group down
     finally:
         dist.destroy_process_group()
+    # The result delivered, the worker leaves without the interpreter's teardown:
+    # there, once in many CI runs, a thread of torch's gloo backend aborted the
+    # process after it had delivered its result ("terminate called without an
+    # active exception", exit code -6), even with the barrier above.  A failure in
+    # training still raises, and exits non-zero, before this.
+    results.close()
+    results.join_thread()  # the result flushed to the pipe
+    os._exit(0)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="file:// rendezvous paths differ on Windows")
