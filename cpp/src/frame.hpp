@@ -151,19 +151,31 @@ FASTCTC_ALWAYS_INLINE void transpose_block(const __m256 *in, __m256 *out) {
 // kChunk): eight contiguous rows of floats into one row of eight lanes (out:
 // 64-byte aligned), where kRowTransposition<Real>.  Each chunk of eight classes
 // of the rows is loaded whole (masked where a row is shorter), transposed in
-// registers, and each class stored as one 512-bit vector.
+// registers, and each class stored as one 512-bit vector.  On the way, each
+// row's largest and smallest input go to max[w] and low[w], as the loop
+// m = u > m ? u : m (and u < m) over the classes from the first gives them
+// (the classes the last chunk repeats change neither).
 template <typename Real>
 FASTCTC_ALWAYS_INLINE void transpose_rows([[maybe_unused]] const Real *const *rows, [[maybe_unused]] int64_t classes,
-                                          [[maybe_unused]] double *out) {
+                                          [[maybe_unused]] double *out, [[maybe_unused]] double *max,
+                                          [[maybe_unused]] double *low) {
     static_assert(kRowTransposition<Real>);
 #if defined(__AVX512F__)
+    __m256 largest = _mm256_setzero_ps(), smallest = _mm256_setzero_ps();
     for_each_chunk(classes, [&](int64_t first, uint8_t present) FASTCTC_INLINE_LAMBDA {
         __m256 in[kChunk], by_class[kChunk];
         for (int w = 0; w < kChunk; ++w) in[w] = _mm256_maskz_loadu_ps(present, rows[w] + first);
         transpose_block(in, by_class);
-        for (int k = 0; k < kChunk; ++k)
-            if (present >> k & 1) _mm512_store_pd(out + (first + k) * kChunk, _mm512_maskz_cvtps_pd(0xFF, by_class[k]));
+        if (first == 0) largest = smallest = by_class[0];
+        for (int k = 0; k < kChunk; ++k) {
+            if (!(present >> k & 1)) continue;
+            _mm512_store_pd(out + (first + k) * kChunk, _mm512_maskz_cvtps_pd(0xFF, by_class[k]));
+            largest = _mm256_max_ps(by_class[k], largest);  // by_class[k] > largest ? by_class[k] : largest
+            smallest = _mm256_min_ps(by_class[k], smallest);
+        }
     });
+    _mm512_storeu_pd(max, _mm512_maskz_cvtps_pd(0xFF, largest));
+    _mm512_storeu_pd(low, _mm512_maskz_cvtps_pd(0xFF, smallest));
 #endif
 }
 

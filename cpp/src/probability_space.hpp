@@ -297,17 +297,8 @@ struct ProbabilitySpace {
                                                    double *inverse) {
         static_assert(kLaneTables<W, Real>);
         for (int w = 0; w < W; ++w) prefetch_short_row<false>(next_rows[w], classes, 1);
-        transpose_rows(rows, classes, class_exps);
         double max[W], low[W];
-        for (int w = 0; w < W; ++w) max[w] = low[w] = class_exps[w];
-        for (int64_t c = 1; c < classes; ++c) {
-#pragma omp simd
-            for (int w = 0; w < W; ++w) {
-                const double u = class_exps[c * W + w];
-                max[w] = u > max[w] ? u : max[w];
-                low[w] = u < low[w] ? u : low[w];
-            }
-        }
+        transpose_rows(rows, classes, class_exps, max, low);
         // Place k's sums (sum_in_loaded_chunks()): classes k, k + kChunk, ..., and
         // of a last chunk moved back to overlap the one before, its new classes.
         double places[kChunk][W] = {};
@@ -328,14 +319,13 @@ struct ProbabilitySpace {
                 for (int k = 0; k < kChunk; ++k) add_class(first + k, k);
             for (int64_t c = first; c < classes; ++c) add_class(c, int(c - (classes - kChunk)));
         }
-        static_assert(kChunk == 8, "eight places");
-        for (int w = 0; w < W; ++w) {
-            const double places_of_lane[kChunk] = {places[0][w], places[1][w], places[2][w], places[3][w],
-                                                   places[4][w], places[5][w], places[6][w], places[7][w]};
-            tables[w] = {max[w], low[w] - max[w] < ExpTraits<double>::kLowest,
-                         added_lanes(places_of_lane)};
-            inverse[w] = 1.0 / tables[w].sum;
-        }
+        // Each lane's places combined as added_lanes() combines one lane's, all
+        // lanes at once, and their inverses in one division.
+        Pack<W> lane_places[kChunk];
+        for (int k = 0; k < kChunk; ++k) lane_places[k] = Pack<W>::load(places[k]);
+        const Pack<W> sums = added_lanes(lane_places);
+        (Pack<W>::all(1.0) / sums).store(inverse);
+        for (int w = 0; w < W; ++w) tables[w] = {max[w], low[w] - max[w] < ExpTraits<double>::kLowest, sums[w]};
     }
 
     // Where lane_emissions() takes each lane's emissions from: for the group's
