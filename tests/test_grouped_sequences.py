@@ -214,3 +214,32 @@ def test_a_wide_group_fills_its_lanes_class_tables_together_with_their_own_bits(
         np.testing.assert_array_equal(loss[n], loss_1[0], err_msg=f"loss of {n}")
         np.testing.assert_array_equal(grad[:, n], grad_1[:, 0], err_msg=f"gradient of {n}")
     assert np.isnan(alone[3]) and np.isfinite(alone[4]) and np.isfinite(grad[:, 4]).all()
+
+
+def test_a_lane_whose_label_emission_flushed_to_zero_is_computed_again() -> None:
+    # Label "a b" in four frames (classes: blank, a, b and a filler, the largest of every
+    # frame; the blank impossible). The path a a a b emits a at frame 1 with e^-750,
+    # which a class table in double flushes to 0; the path a b b b, e^-400 twice, stays.
+    # Without the table's verdict (ProbabilitySpace::table_verdict(), which a group of
+    # eight filling its lanes' tables together asks for the lanes lane_class_tables()
+    # finds doubtful), the loss alone would be that of a b b b alone: 50 too large.
+    pattern = np.full((4, 4), -np.inf, np.float32)
+    pattern[:, 3] = 0.0
+    pattern[0, 1] = pattern[2, 1] = pattern[3, 2] = 0.0
+    pattern[1, 1], pattern[1, 2], pattern[2, 2] = -750.0, -400.0, -400.0
+    batch, lane = 16, 2
+    inputs = np.random.default_rng(1).standard_normal((4, batch, 4)).astype(np.float32)
+    inputs[:, lane] = pattern
+    labels = np.tile([1, 2], (batch, 1))
+    input_lengths, label_lengths = np.full(batch, 4), np.full(batch, 2)
+    alone = fastctc.ctc_loss(inputs, labels, input_lengths, label_lengths, num_threads=1)
+    loss, _ = fastctc.ctc_loss_and_grad(inputs, labels, input_lengths, label_lengths, num_threads=1)
+    expected = reference.ctc_loss(inputs.astype(np.float64), list(labels), input_lengths)
+    # -ln(e^-750 + e^-800 + e^-1150), and ln 2 for each of three frames that share
+    # their mass between two classes.
+    exact = 750 - np.log1p(np.exp(-50.0)) + 3 * np.log(2)
+    np.testing.assert_allclose(expected[lane], exact, rtol=1e-12)
+    np.testing.assert_allclose(alone, expected, rtol=1e-6)
+    np.testing.assert_allclose(loss, expected, rtol=1e-6)
+    one = (inputs[:, lane : lane + 1], labels[:1], input_lengths[:1], label_lengths[:1])
+    np.testing.assert_array_equal(alone[lane], fastctc.ctc_loss(*one)[0])

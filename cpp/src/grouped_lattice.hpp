@@ -80,12 +80,10 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     }
     typename Space::ClassTable tables[W];
     const auto read_into_lane = [&](int w, int64_t t, double *lane) {
+        if (lane_tables) return 0.0;  // the emissions and verdicts taken already (read_tables())
         if (by_table[w]) {
             RowCheck check;
-            if (lane_tables)  // the emissions taken already (read_tables())
-                Space::table_verdict(seqs[w], t, tables[w], &check);
-            else
-                Space::template table_emissions<Real, W>(seqs[w], t, class_exps(w), tables[w], lane, &check);
+            Space::template table_emissions<Real, W>(seqs[w], t, class_exps(w), tables[w], lane, &check);
             results[w].take(check);
             return 0.0;
         }
@@ -115,8 +113,14 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
                     active = uint8_t(active | (t < seqs[w].frames ? 1u << w : 0u));
                 }
                 double inverse[W];  // each lane's 1 / its sum
-                Space::template lane_class_tables<W>(rows, next_rows, seqs[0].num_classes, buffers.class_exps,
-                                                     tables, inverse);
+                const uint8_t doubtful = Space::template lane_class_tables<W>(
+                    rows, next_rows, seqs[0].num_classes, buffers.class_exps, tables, inverse);
+                for (int w = 0; w < W; ++w) {
+                    if (!(doubtful & active & 1u << w)) continue;
+                    RowCheck check;
+                    Space::table_verdict(seqs[w], t, tables[w], &check);
+                    results[w].take(check);
+                }
                 if (grad) Space::template lane_grad_rows<W>(seqs, t, buffers.class_exps, inverse);
                 Space::template lane_emissions<W>(positions, present, active, room, buffers.class_exps, inverse,
                                                   e(t));
@@ -128,7 +132,9 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
     };
     for (int64_t t = 0; t < frames; ++t) {
         read_tables(t);
-        for (int w = 0; w < W; ++w) {
+        // With lane tables a frame after the first has nothing left to do lane by
+        // lane: its emissions and verdicts are taken, its log_scale_t is 0.
+        for (int w = 0; w < W && (t == 0 || !lane_tables); ++w) {
             double *lane = e(t) + w;  // entry i at lane[i * W]
             if (t >= seqs[w].frames) {
                 if (!lane_tables && (grad || t == seqs[w].frames))
@@ -196,8 +202,8 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
                 continue;
             }
             const StateProducts products{scratch.products + w, scratch.products + (room + 1) * W + w, W, sums[w]};
-            write_grad_row<Space>(seqs[w], t, products, e(t) + w, scratch.log_scale[t * W + w], scratch.slots[w],
-                                  buffers.by_slot);
+            const double log_scale = lane_tables ? 0.0 : scratch.log_scale[t * W + w];
+            write_grad_row<Space>(seqs[w], t, products, e(t) + w, log_scale, scratch.slots[w], buffers.by_slot);
         }
     }
 }

@@ -237,7 +237,10 @@ struct ProbabilitySpace {
             flushed = flushed || flushes(seq.label.blank());
         }
         check->exact = check->exact && !flushed;
-        check->sound = check->sound && table.max > -INFINITY && table.max < INFINITY && table.sum == table.sum;
+        check->sound = check->sound && sound_table(table);
+    }
+    static bool sound_table(const ClassTable &table) {
+        return table.max > -INFINITY && table.max < INFINITY && table.sum == table.sum;
     }
 
     // The entry points, out of line (inlined into frame_emissions(), the
@@ -290,9 +293,12 @@ struct ProbabilitySpace {
     // additions.  inverse[w]: 1 / the sum, the factor of the lane's emissions
     // and gradient row (lane_emissions(), lane_grad_rows()), taken once.
     // next_rows: the rows read next, or null, fetched.  (A lane whose sequence
-    // has ended passes any row of the batch; its table is not read.)
+    // has ended passes any row of the batch; its table is not read.)  Returns
+    // the lanes (bit w) whose tables table_verdict() must look at: those not
+    // sound or whose exponentials may have flushed; of the others it finds
+    // nothing.
     template <int W, typename Real>
-    FASTCTC_NOINLINE static void lane_class_tables(const Real *const *rows, const Real *const *next_rows,
+    FASTCTC_NOINLINE static uint8_t lane_class_tables(const Real *const *rows, const Real *const *next_rows,
                                                    int64_t classes, double *class_exps, ClassTable *tables,
                                                    double *inverse) {
         static_assert(kLaneTables<W, Real>);
@@ -325,7 +331,12 @@ struct ProbabilitySpace {
         for (int k = 0; k < kChunk; ++k) lane_places[k] = Pack<W>::load(places[k]);
         const Pack<W> sums = added_lanes(lane_places);
         (Pack<W>::all(1.0) / sums).store(inverse);
-        for (int w = 0; w < W; ++w) tables[w] = {max[w], low[w] - max[w] < ExpTraits<double>::kLowest, sums[w]};
+        uint8_t doubtful = 0;
+        for (int w = 0; w < W; ++w) {
+            tables[w] = {max[w], low[w] - max[w] < ExpTraits<double>::kLowest, sums[w]};
+            doubtful = uint8_t(doubtful | (tables[w].may_flush || !sound_table(tables[w]) ? 1u << w : 0u));
+        }
+        return doubtful;
     }
 
     // Where lane_emissions() takes each lane's emissions from: for the group's
