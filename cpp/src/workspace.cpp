@@ -179,12 +179,10 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
 
 bool uses_shared_sequence(int64_t batch_size, int num_threads) { return batch_size == 1 && num_threads > 1; }
 
-fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
+fastctc_status plan_workspace(const fastctc_batch &batch, const Extents &e, int num_threads, bool with_grad,
                               bool eight_lane_vectors, WorkspaceLayout *layout) {
-    Extents e;
     WorkspaceLayout l, alone;
-    if (!batch_extents(batch, &e) || !plan_layout(batch, e, num_threads, with_grad, eight_lane_vectors, &l))
-        return FASTCTC_STATUS_SIZE_OVERFLOW;
+    if (!plan_layout(batch, e, num_threads, with_grad, eight_lane_vectors, &l)) return FASTCTC_STATUS_SIZE_OVERFLOW;
     // A workspace for the loss with its gradient also serves the loss alone of
     // the same batch (a call with no frames may pass grad NULL), whose
     // checkpoints can need more on a few frames.

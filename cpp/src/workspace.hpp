@@ -89,11 +89,12 @@ struct WorkspaceLayout {
 // Whether the batch is worked on as one sequence shared by all threads.
 bool uses_shared_sequence(int64_t batch_size, int num_threads);
 
-// Plans the workspace of a validated batch; fails only on size overflow.  With
-// a gradient, total_bytes is at least the loss alone's.  eight_lane_vectors:
-// whether the kernels hold a group's eight lanes in one vector register, where
-// wide groups pay on larger rows and for the loss alone.
-fastctc_status plan_workspace(const fastctc_batch &batch, int num_threads, bool with_grad,
+// Plans the workspace of a validated batch from its extents (batch_extents());
+// fails only on size overflow.  With a gradient, total_bytes is at least the
+// loss alone's.  eight_lane_vectors: whether the kernels hold a group's eight
+// lanes in one vector register, where wide groups pay on larger rows and for
+// the loss alone.
+fastctc_status plan_workspace(const fastctc_batch &batch, const Extents &e, int num_threads, bool with_grad,
                               bool eight_lane_vectors, WorkspaceLayout *layout);
 
 // A thread's views of the workspace (the shared region in shared mode).
