@@ -146,22 +146,16 @@ void lattice_group(const Sequence<Real> *seqs, GroupScratch &scratch, const Thre
                 for (int64_t i = labels(w) + 1; i <= room; ++i) lane[i * W] = 0.0;
             scales[w] += log_scale;
             if (grad) scratch.log_scale[t * W + w] = log_scale;
-            if (t == 0) {
-                RowCheck check;
-                Space::forward_first(lane, labels(w), scratch.row, &check, W);
-                results[w].take(check);
-                Space::copy_into_lane(scratch.row, labels(w), alpha(0), room, W, w);
-            }
         }
-        if (t > 0) {
-            RowCheck checks[W];
-            if (grad)
-                Space::forward_step<false, W>(alpha(t - 1), e(t), scratch.skip, room, alpha(t), checks);
-            else
-                Space::forward_step<true, W>(alpha(t - 1), e(t), scratch.skip, room, alpha(t), checks);
-            for (int w = 0; w < W; ++w)
-                if (t < seqs[w].frames) results[w].take(checks[w]);
-        }
+        RowCheck checks[W];
+        if (t == 0)
+            Space::forward_first<W>(e(0), room, alpha(0), checks);
+        else if (grad)
+            Space::forward_step<false, W>(alpha(t - 1), e(t), scratch.skip, room, alpha(t), checks);
+        else
+            Space::forward_step<true, W>(alpha(t - 1), e(t), scratch.skip, room, alpha(t), checks);
+        for (int w = 0; w < W; ++w)
+            if (t < seqs[w].frames) results[w].take(checks[w]);
         for (int w = 0; w < W; ++w) {
             if (t != seqs[w].frames - 1) continue;
             Space::copy_from_lane(alpha(t), room, W, w, labels(w), scratch.row);

@@ -425,15 +425,22 @@ struct ProbabilitySpace {
     }
     static double probability(double e, double factor) { return e * factor; }
 
-    // alpha_0: a path starts in the first blank or the first label (eq. (6));
-    // emission k at e[k * e_stride].
-    static void forward_first(const double *e, int64_t labels, double *row, RowCheck *check, int64_t e_stride = 1) {
-        first_or_last(row, labels, 0, e[0], 0, labels > 0 ? e[e_stride] : 0.0, check);
+    // alpha_0: a path starts in the first blank or the first label (eq. (6)).
+    // For W sequences side by side (as the steps below), labels the longest:
+    // the others' emissions past their labels are 0, their rows' extra states
+    // stay 0 and their extra blocks empty, so each lane gets its sequence's own
+    // row, laid out as copy_into_lane() lays it.
+    template <int W = 1>
+    static void forward_first(const double *e, int64_t labels, double *row, RowCheck *check) {
+        using V = Pack<W>;
+        first_or_last<W>(row, labels, 0, V::load(e), 0, labels > 0 ? V::load(e + W) : V::all(0.0), check);
     }
 
     // beta_{T-1}: a path ends in the last label or the final blank.
     static void backward_last(int64_t labels, double *row, RowCheck *check) {
-        first_or_last(row, labels, labels, 1.0, labels > 0 ? labels - 1 : 0, labels > 0 ? 1.0 : 0.0, check);
+        using V = Pack<1>;
+        first_or_last<1>(row, labels, labels, V::all(1.0), labels > 0 ? labels - 1 : 0, V::all(labels > 0 ? 1.0 : 0.0),
+                         check);
     }
 
     // The two steps below (and products()) advance W sequences side by side
@@ -835,21 +842,23 @@ private:
         }
     }
 
-    // A row that is zero but for a blank and a label state, each in its block.
-    static void first_or_last(double *row, int64_t labels, int64_t blank_position, double blank_value,
-                              int64_t label_position, double label_value, RowCheck *check) {
+    // A row that is zero but for a blank and a label state, each in its block
+    // (of W sequences side by side).
+    template <int W>
+    static void first_or_last(double *row, int64_t labels, int64_t blank_position, Pack<W> blank_value,
+                              int64_t label_position, Pack<W> label_value, RowCheck *check) {
         const int64_t count = blocks(labels);
-        double *blank = row, *label = row + labels + 1, *scale = row + 2 * labels + 1;
-        for (int64_t s = 0; s < 2 * labels + 1; ++s) row[s] = 0.0;
-        blank[blank_position] = blank_value;
-        if (labels > 0) label[label_position] = label_value;
-        BlockSums<1> sums;
+        double *blank = row, *label = row + (labels + 1) * W, *scale = row + (2 * labels + 1) * W;
+        for (int64_t s = 0; s < (2 * labels + 1) * W; ++s) row[s] = 0.0;
+        blank_value.store(blank + blank_position * W);
+        if (labels > 0) label_value.store(label + label_position * W);
+        BlockSums<W> sums;
         for (int64_t k = 0; k < count; ++k) {
             const int64_t first = k * kBlockLabels;
-            normalise_block<1>(blank + first, label + first, block_end(k, labels + 1) - first,
-                               block_end(k, labels) - first, Pack<1>::all(0.0), &scale[k], &sums);
+            normalise_block<W>(blank + first * W, label + first * W, block_end(k, labels + 1) - first,
+                               block_end(k, labels) - first, Pack<W>::all(0.0), scale + k * W, &sums);
         }
-        finish_row<1>(scale, count, Pack<1>::all(0.0), sums, check);
+        finish_row<W>(scale, count, Pack<W>::all(0.0), sums, check);
     }
 };
 
