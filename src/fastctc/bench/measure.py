@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +69,10 @@ def interleaved_best_seconds(
     return [min(taken) for taken in times]
 
 
-def bandwidth_floor(array: np.ndarray, threads: int) -> float:
-    """The median time of a plain pass that reads ``array`` and writes a copy of
-    it, split over ``threads`` threads: no CTC can take less than reading its
-    logits and writing their gradient."""
+@contextmanager
+def _floor_copy(array: np.ndarray, threads: int) -> Iterator[Callable[[], None]]:
+    """A plain pass that reads ``array`` and writes a copy of it, split over
+    ``threads`` threads."""
     source = array.reshape(-1)
     target = np.empty_like(source)
     bounds = np.linspace(0, source.size, threads + 1).astype(int)
@@ -81,7 +82,23 @@ def bandwidth_floor(array: np.ndarray, threads: int) -> float:
         def copy() -> None:
             list(pool.map(lambda c: np.copyto(target[c[0] : c[1]], source[c[0] : c[1]]), chunks))
 
+        yield copy
+
+
+def bandwidth_floor(array: np.ndarray, threads: int) -> float:
+    """The median time of the floor's copy of ``array`` on ``threads`` threads: no
+    CTC can take less than reading its logits and writing their gradient."""
+    with _floor_copy(array, threads) as copy:
         return median_seconds(copy)
+
+
+def floor_scaling(array: np.ndarray, threads: int) -> tuple[float, float]:
+    """The floor's copy of ``array`` on one thread and on ``threads``, timed as
+    fastctc's thread scaling is (interleaved_best_seconds()): how far the machine's
+    memory lets a pass that only streams the data speed up."""
+    with _floor_copy(array, 1) as one, _floor_copy(array, threads) as many:
+        one_seconds, many_seconds = interleaved_best_seconds([one, many])
+    return one_seconds, many_seconds
 
 
 _STATUS = Path("/proc/self/status")
