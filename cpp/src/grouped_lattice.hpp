@@ -9,10 +9,11 @@
 // sequence's length given zero emissions and ignored.  Each lane performs the
 // operations of its sequence's own lattice_loss() or lattice_loss_and_grad()
 // (forward_backward.hpp) in the same order, so it gets the same bits.  Frames
-// are read, first and last rows made and losses taken one sequence at a time,
-// by the functions those use (on the sequence's own row copied out of its
-// lane); the state products of a frame are computed for all lanes at once
-// and each gradient row finished from its lane's products in place.  A
+// are read, last rows made and losses taken one sequence at a time, by the
+// functions those use (on the sequence's own row copied out of its lane), but
+// where a group of eight fills its lanes' class tables together; the first
+// forward row and the state products of a frame are computed for all lanes at
+// once and each gradient row finished from its lane's products in place.  A
 // sequence whose lane cannot vouch for its result is computed again on its own
 // (kernels.cpp).
 #pragma once

@@ -299,8 +299,8 @@ struct ProbabilitySpace {
     // nothing.
     template <int W, typename Real>
     FASTCTC_NOINLINE static uint8_t lane_class_tables(const Real *const *rows, const Real *const *next_rows,
-                                                   int64_t classes, double *class_exps, ClassTable *tables,
-                                                   double *inverse) {
+                                                      int64_t classes, double *class_exps, ClassTable *tables,
+                                                      double *inverse) {
         static_assert(kLaneTables<W, Real>);
         for (int w = 0; w < W; ++w) prefetch_short_row<false>(next_rows[w], classes, 1);
         double max[W], low[W];
