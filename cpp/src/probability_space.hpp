@@ -239,6 +239,8 @@ struct ProbabilitySpace {
         check->exact = check->exact && !flushed;
         check->sound = check->sound && sound_table(table);
     }
+    // Whether a table can stand at all: a finite largest input and a sum that is
+    // a number (lane_class_tables() asks it too, to pick the lanes to look at).
     static bool sound_table(const ClassTable &table) {
         return table.max > -INFINITY && table.max < INFINITY && table.sum == table.sum;
     }
