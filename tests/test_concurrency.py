@@ -133,10 +133,10 @@ def test_a_shared_sequence_runs_on_a_team_of_one_thread() -> None:
     # A call for two threads on one sequence shares it between them; inside a nested
     # parallel region, or with OMP_THREAD_LIMIT=1, OpenMP gives it a team of one, which
     # runs the shared parts in turn. The loss alone of this long sequence needs
-    # certifying, for which the forward pass checks frames against rows the backward
-    # pass keeps on another thread: on a team of one it must not wait for them (an
-    # earlier version hung). A subprocess, so that a hang fails this test by its
-    # timeout.
+    # certifying, for which a backward pass on another thread waits for the forward pass
+    # to report its first inexact frame: on a team of one the forward pass must run
+    # first, and nothing may wait for the other (an earlier version hung). A
+    # subprocess, so that a hang fails this test by its timeout.
     script = """
         import numpy as np, fastctc
         rng = np.random.default_rng(3)

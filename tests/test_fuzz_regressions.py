@@ -94,7 +94,8 @@ def test_loss_alone_and_loss_with_gradient_agree_with_the_reference(call: dict) 
 @pytest.mark.parametrize("call", CALLS, ids=CALL_IDS)
 def test_loss_alone_and_loss_with_gradient_agree_to_rounding(call: dict) -> None:
     # The loss alone and the loss with the gradient are certified differently (the loss
-    # alone needs an exact forward pass, the gradient a per-frame bound), so on inputs
+    # alone by what its forward rows can have lost, the gradient by a per-frame bound
+    # on both rows' products), so on inputs
     # like these they may take different number systems and differ in the last bits.
     # The promise is agreement to rounding, not bit for bit: a loss is a sum of
     # per-frame terms, and its rounding error scales with their size, not with the

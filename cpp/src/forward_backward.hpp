@@ -96,19 +96,23 @@ double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, const Th
 // The forward recursion, one frame at a time, accumulating the emissions'
 // log scales in frame order; ln p(l|x) = that sum + ln(end mass).  kExactness:
 // check every value for underflow (what the loss alone rests on), up to the
-// first frame where one did.  With checkpoints, row t is also kept there when
-// t is a multiple of stride.
+// first frame where one did.  With forward_scales (the loss alone in
+// probability space), from the first frame t whose row or frames are not exact
+// on, row t - 1's scales are kept there, at t * Space::scale_count(labels), for
+// its certification (ProbabilitySpace::lost_exponent()).
 template <typename Space, bool kExactness>
 struct ForwardPass {
     const double *skip;
     int64_t labels;
     LatticeResult *result;
-    double *checkpoints = nullptr;
-    int64_t stride = 1;
+    double *forward_scales = nullptr;
     double scales = 0.0;         // sum_t log_scale_t
+    double end = 0.0;            // ln of the last row's end mass (loss())
     int64_t first_inexact = -1;  // the first frame whose emissions or row is not exact, or -1
 
-    void frame(int64_t t, const double *prev, const double *e, double log_scale, double *row) {
+    // frames_exact: whether frames [0, t] are, where result does not take them.
+    void frame(int64_t t, const double *prev, const double *e, double log_scale, double *row,
+               bool frames_exact = true) {
         RowCheck check;
         if (t == 0)
             Space::forward_first(e, labels, row, &check);
@@ -118,17 +122,19 @@ struct ForwardPass {
             Space::template forward_step<false>(prev, e, skip, labels, row, &check);
         scales += log_scale;
         result->take(check);
-        if (!result->exact && first_inexact < 0) first_inexact = t;
-        if (checkpoints && t % stride == 0) {
-            const int64_t row_size = Space::row_size(labels);
-            double *kept = checkpoints + (t / stride) * row_size;
-            for (int64_t i = 0; i < row_size; ++i) kept[i] = row[i];
+        if (first_inexact < 0 && !(result->exact && frames_exact)) first_inexact = t;
+        if constexpr (!Space::kExact) {
+            if (forward_scales && first_inexact >= 0 && t > 0) {
+                const int64_t count = Space::scale_count(labels);
+                const double *kept = Space::scales_of(prev, labels);
+                for (int64_t k = 0; k < count; ++k) forward_scales[t * count + k] = kept[k];
+            }
         }
     }
 
     double loss(const double *last_row) {
         RowCheck check;
-        const double end = Space::log_end(last_row, labels, &check);
+        end = Space::log_end(last_row, labels, &check);
         result->take(check);
         return -(scales + end);
     }
@@ -137,15 +143,28 @@ struct ForwardPass {
 // The backward recursion into row t, from row t + 1 and the emissions e_next of
 // frame t + 1 (neither for the last frame); fetch: frame t's emissions, to be
 // brought into the cache for the next step (ProbabilitySpace::backward_step()).
-template <typename Space>
+// kUpperBound: an upper bound of beta_t instead, for the loss alone's
+// certification (probability space only).
+template <typename Space, bool kUpperBound = false>
 void backward_frame(int64_t t, int64_t frames, const double *next, const double *e_next, const double *skip,
                     int64_t labels, double *row, LatticeResult *result, const double *fetch = nullptr) {
     RowCheck check;
     if (t == frames - 1)
         Space::backward_last(labels, row, &check);
+    else if constexpr (kUpperBound)
+        Space::template backward_step<1, true>(next, e_next, skip, labels, row, &check, fetch);
     else
         Space::backward_step(next, e_next, skip, labels, row, &check, fetch);
     result->sound = result->sound && check.sound;
+}
+
+// What frame t's forward row can have lost (ProbabilitySpace::lost_exponent()),
+// from the scales the forward pass kept (ForwardPass) and those of the upper
+// bound of beta_t.
+template <typename Space>
+double lost_exponent_of_frame(int64_t t, const double *forward_scales, const double *beta_scales, int64_t labels) {
+    const double *before = t > 0 ? forward_scales + t * Space::scale_count(labels) : nullptr;
+    return Space::lost_exponent(before, beta_scales, labels);
 }
 
 // A frame's state products, as a lattice row holds states: blank state j at
@@ -228,58 +247,30 @@ void finish_grad_row(const Sequence<Real> &seq, int64_t t, const double *alpha, 
     write_grad_row<Space>(seq, t, products, e, log_scale, slots, buffers.by_slot);
 }
 
-// The loss alone's forward pass: in probability space it keeps checkpoints,
-// for certify_loss().
-template <typename Space, typename Real>
-ForwardPass<Space, true> forward_alone(const Sequence<Real> &seq, const LatticeScratch &scratch,
-                                       LatticeResult *result) {
-    return {scratch.skip, seq.label.label_length(), result, Space::kExact ? nullptr : scratch.checkpoints,
-            checkpoint_stride(seq.frames)};
-}
-
 // Vouches for the loss alone of a sequence whose forward rows lost values to
-// underflow (sound but not exact), as lattice_loss_and_grad() vouches for its
-// rows: by each frame's bound on what underflow can have cost (products()),
-// from the first frame whose row or emissions are not exact (`first`) on: the
-// frames before it lost nothing.  That needs alpha_t and beta_t together: the
-// backward recursion runs down from the last frame in two rolling rows, and
-// segment by segment the frames are read again and the forward rows recomputed,
-// frame by frame as the first time, from the checkpoint lattice_loss() kept at
-// the segment's start (into the thread's buffers.segment, whose last two rows
-// are the backward ones).  The loss itself is the forward pass's, unchanged.
+// underflow (sound but not exact) from frame `first` on (the frames before it
+// lost nothing), by what they can have lost (ProbabilitySpace::lost_exponent()):
+// the upper bound of the backward recursion runs down from the last frame to
+// `first` in two rolling rows (scratch.beta), the frames read again into two
+// rolling emissions (scratch.emissions), and each frame's exponent is taken with
+// the scales the forward pass kept.  end: ln of the forward rows' end mass
+// (ForwardPass::end).  The loss itself is the forward pass's, unchanged.
 template <typename Space, typename Real>
 void certify_loss(const Sequence<Real> &seq, const LatticeScratch &scratch, const ThreadBuffers &buffers,
-                  int64_t first, LatticeResult *result) {
-    const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels),
-                  stride = checkpoint_stride(frames);
-    double *emissions_after = scratch.segment_emissions + stride * (labels + 1);  // of frame `end`
-    auto beta = [&](int64_t t) { return buffers.segment + (stride + (t & 1)) * row_size; };
-    LatticeResult recomputed;  // checked the first time
-    for (int64_t end = frames; end > first && result->trusted(true);) {
-        const int64_t start = (end - 1) / stride * stride;  // the segment [start, end)
-        auto alpha = [&](int64_t t) {
-            return t == start ? scratch.checkpoints + (start / stride) * row_size
-                              : buffers.segment + (t - start) * row_size;
-        };
-        auto e = [&](int64_t t) {
-            return t == end ? emissions_after : scratch.segment_emissions + (t - start) * (labels + 1);
-        };
-        for (int64_t t = start; t < end; ++t) {
-            frame_emissions<Space>(seq, t, e(t), buffers, &recomputed);
-            if (t == start) continue;  // its row is the checkpoint
-            RowCheck check;
-            Space::template forward_step<false>(alpha(t - 1), e(t), scratch.skip, labels, alpha(t), &check);
-        }
-        for (int64_t t = end - 1; t >= start && t >= first && result->trusted(true); --t) {
-            backward_frame<Space>(t, frames, beta(t + 1), t + 1 < frames ? e(t + 1) : nullptr, scratch.skip, labels,
-                                  beta(t), result);
-            ProductSums sums;
-            Space::template products<1, false>(alpha(t), beta(t), labels, buffers.products, &sums);
-            result->products_trusted = result->products_trusted && sums.trusted;
-        }
-        for (int64_t i = 0; i <= labels; ++i) emissions_after[i] = e(start)[i];
-        end = start;
+                  int64_t first, double end, LatticeResult *result) {
+    const int64_t frames = seq.frames, labels = seq.label.label_length(), row_size = Space::row_size(labels);
+    auto beta = [&](int64_t t) { return scratch.beta + (t & 1) * row_size; };
+    auto e = [&](int64_t t) { return scratch.emissions + (t & 1) * (labels + 1); };
+    LatticeResult bound, reread;  // the frames were checked the first time
+    double top = -INFINITY;
+    for (int64_t t = frames - 1; t >= first && bound.sound; --t) {
+        backward_frame<Space, true>(t, frames, beta(t + 1), e(t + 1), scratch.skip, labels, beta(t), &bound);
+        const double exponent =
+            lost_exponent_of_frame<Space>(t, scratch.forward_scales, Space::scales_of(beta(t), labels), labels);
+        top = exponent > top ? exponent : top;
+        if (t > first) frame_emissions<Space>(seq, t, e(t), buffers, &reread);  // for frame t - 1
     }
+    result->products_trusted = bound.sound && Space::lost_within_share(top, frames - first, labels, end);
     result->certified = true;
 }
 
@@ -289,7 +280,7 @@ LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scra
     const int64_t labels = seq.label.label_length(), row_size = Space::row_size(labels);
     LatticeResult result;
     fill_skip(seq.label, scratch.skip);
-    ForwardPass<Space, true> forward = forward_alone<Space>(seq, scratch, &result);
+    ForwardPass<Space, true> forward{scratch.skip, labels, &result, scratch.forward_scales};
     double *row = scratch.alpha;
     for (int64_t t = 0; t < seq.frames; ++t) {
         const double log_scale = frame_emissions<Space>(seq, t, scratch.emissions, buffers, &result);
@@ -299,7 +290,8 @@ LatticeResult lattice_loss(const Sequence<Real> &seq, const LatticeScratch &scra
     }
     result.loss = forward.loss(row);
     if constexpr (!Space::kExact)
-        if (result.sound && !result.exact) certify_loss<Space>(seq, scratch, buffers, forward.first_inexact, &result);
+        if (result.sound && !result.exact)
+            certify_loss<Space>(seq, scratch, buffers, forward.first_inexact, forward.end, &result);
     return result;
 }
 

@@ -38,8 +38,21 @@
 //   where Z_t is the frame's occupancy normaliser (products()).  So with a
 //   gradient, frame t is vouched for if min(sigma) * Z_t >= 1e-280 over both its
 //   rows (shares below 1e-23), even when far tails of a row underflowed, as they
-//   do on long inputs; the loss alone, when its rows are not exact, is vouched
-//   for by the same bound (certify_loss() in forward_backward.hpp).
+//   do on long inputs.
+// - the loss alone, when its forward rows are not exact, by what they can have
+//   lost (lost_exponent()): a state value computed in units 2^u (its block's
+//   unit, below) lost at most kTiny 2^u to underflow, or to an emission or a
+//   factor that flushed (each at most 6 2^{u - 1000} or 6 e^{-708} 2^u); by
+//   linearity such a loss d at state s of frame t takes d beta_t(s) from p(l|x),
+//   with the exact beta_t.  An upper bound of beta_t (backward_step<W, true>():
+//   kTiny added to every value, which covers whatever its own step can lose)
+//   then bounds the whole loss from frame `first` (the first not exact) on:
+//   sum over t >= first and blocks k of 64 kTiny 2^{u_t(k)} 2 2^{b_t(k)} (a block
+//   holds at most 64 states, the upper bound's normalised values sum below 2 in
+//   its scale b), and the loss is vouched for when that is at most kLostShare
+//   p(l|x), with p(l|x) the forward pass's own (never above the exact one but
+//   for rounding, which the bound's factor 2 covers).  Only the rows' scales
+//   take part: no row is kept (certify_loss() in forward_backward.hpp).
 #pragma once
 
 #include <cmath>
@@ -67,6 +80,9 @@ struct ProbabilitySpace {
     static constexpr double kFlushes = -1000.0;
     // The bound on what underflow can have cost a frame: min(sigma) * Z_t.
     static constexpr double kSmallestSumTimesZ = 1e-280;
+    // The share of p(l|x) the loss alone may have lost to underflow and still be
+    // vouched for (see above).
+    static constexpr double kLostShare = 1e-23;
     static constexpr double kLn2 = 0.69314718055994530942;
     // The class table's polynomial for float inputs (see above).
     static constexpr int kFloatInputDegree = 8;
@@ -522,17 +538,24 @@ struct ProbabilitySpace {
     // beta_t (ours, without the emission at t) from beta_{t+1} and the
     // emissions e of frame t + 1: a blank goes to itself or the next label; a
     // label to itself, the next blank, or (if allowed) the next label.  No value
-    // needs checking here: what underflows is bounded in products().  fetch: the
+    // needs checking here: what underflows is bounded in products().  With
+    // kUpperBound, kTiny (in the block's units) is added to every value of a
+    // block with mass: more than its step can lose to underflow or to a factor
+    // or an emission that flushed (see lost_exponent()), so that from an upper
+    // bound of beta_{t+1} the row is one of beta_t, to rounding.  fetch: the
     // emissions of frame t (the next step's), or null, brought into the cache
     // block by block as these are read: a long sequence keeps every frame's
     // emissions, and the backward pass walks them from its last frame down, out
     // of the hardware prefetcher's reach (with the products' fetch, 16-21% less
     // time on T=5000 N=1 L=1000).
-    template <int W = 1>
+    template <int W = 1, bool kUpperBound = false>
     static void backward_step(const double *next, const double *e, const double *skip, int64_t labels, double *row,
                               RowCheck *check, const double *fetch = nullptr) {
         using V = Pack<W>;
         const auto at = [](const double *p, int64_t i) { return V::load(p + i * W); };
+        const auto put = [](V value, double *to) FASTCTC_INLINE_LAMBDA {
+            (kUpperBound ? value + V::all(kTiny) : value).store(to);
+        };
         const double *next_blank = next, *next_label = next + (labels + 1) * W,
                      *next_scale = next + (2 * labels + 1) * W;
         double *blank = row, *label = row + (labels + 1) * W, *scale = row + (2 * labels + 1) * W;
@@ -561,22 +584,22 @@ struct ProbabilitySpace {
                 if (fetch) fetch_lines(fetch + (1 + first) * W, block_labels * W);  // the block's emissions
                 for (int64_t i = 0; i + 1 < block_labels; ++i) {
                     const V to_label = at(el, i) * at(nl, i);
-                    (f.own * (e_blank * at(nb, i) + to_label)).store(&b[i * W]);
-                    (f.own * ((to_label + e_blank * at(nb, i + 1)) + at(sk, i + 1) * (at(el, i + 1) * at(nl, i + 1))))
-                        .store(&l[i * W]);
+                    put(f.own * (e_blank * at(nb, i) + to_label), &b[i * W]);
+                    put(f.own * ((to_label + e_blank * at(nb, i + 1)) + at(sk, i + 1) * (at(el, i + 1) * at(nl, i + 1))),
+                        &l[i * W]);
                 }
                 // The block's last label also takes what flows in from block k + 1
                 // (unless this is the last block, where its successors are inside).
                 if (block_labels > 0) {
                     const int64_t i = block_labels - 1;
                     const V to_label = at(el, i) * at(nl, i);
-                    (f.own * (e_blank * at(nb, i) + to_label)).store(&b[i * W]);
+                    put(f.own * (e_blank * at(nb, i) + to_label), &b[i * W]);
                     const V successors =
                         e_blank * at(nb, i + 1) +
                         (first + i + 1 < labels ? at(sk, i + 1) * (at(el, i + 1) * at(nl, i + 1)) : V::all(0.0));
-                    (f.own * to_label + (i + 1 < blanks ? f.own : f.incoming) * successors).store(&l[i * W]);
+                    put(f.own * to_label + (i + 1 < blanks ? f.own : f.incoming) * successors, &l[i * W]);
                 }
-                if (blanks > block_labels) (f.own * (e_blank * at(nb, block_labels))).store(&b[block_labels * W]);
+                if (blanks > block_labels) put(f.own * (e_blank * at(nb, block_labels)), &b[block_labels * W]);
                 normalise_block<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
             };
             with_block_sizes(blank_end - first, label_end - first, block);
@@ -619,6 +642,42 @@ struct ProbabilitySpace {
         return m + std::log(std::exp(a - m) + std::exp(b - m));
     }
 
+    // The loss alone's bound (see the header) reads rows by their scales: a
+    // row's block scales and offset, scale_count(labels) doubles from
+    // scales_of(row).
+    static int64_t scale_count(int64_t labels) { return frame_scale_count(labels); }  // blocks(labels) + 1
+    static const double *scales_of(const double *row, int64_t labels) { return row + 2 * labels + 1; }
+
+    // What frame t's forward row can have lost, as a power of two: the largest
+    // u_t(k) + b_t(k) over its blocks k (see the header), -inf where none has
+    // mass in both rows.  u_t(k), the unit forward_step() computed block k in,
+    // is the larger scale of blocks k and k - 1 of row t - 1 plus its offset
+    // (before: that row's scales; null for frame 0, whose values
+    // forward_first() computes in units 1); b_t(k), block k's scale in the
+    // upper bound of beta_t plus its offset (after: that row's scales).
+    static double lost_exponent(const double *before, const double *after, int64_t labels) {
+        const int64_t count = blocks(labels);
+        double top = -INFINITY;
+        for (int64_t k = 0; k < count; ++k) {
+            const double unit =
+                before ? (k > 0 && before[k - 1] > before[k] ? before[k - 1] : before[k]) + before[count] : 0.0;
+            const double exponent = unit + (after[k] + after[count]);
+            top = exponent > top ? exponent : top;
+        }
+        return top;
+    }
+
+    // Whether the loss alone may rest on forward rows that lost values from
+    // frame `first` on: their loss, at most (T - first) blocks(labels) terms of
+    // 64 kTiny 2^u 2 2^b, each at most 2^top (top: the largest lost_exponent()
+    // over those frames), with a factor 2 for rounding, is at most kLostShare
+    // p(l|x), whose logarithm the forward pass found (log_end(), in the rows'
+    // units).
+    static bool lost_within_share(double top, int64_t frames_from_first, int64_t labels, double log_end) {
+        const double terms = double(frames_from_first) * double(blocks(labels));
+        return std::log2(terms * 256.0 * kTiny) + top <= log_end / kLn2 + std::log2(kLostShare);
+    }
+
     // products[s] proportional to alpha_t(s) beta_t(s), each block weighted by
     // 2^{its scales - the largest}, for W sequences side by side (as for the
     // steps); sums[w] receives lane w's sums, whose total is Z_t.  Trusted if
@@ -626,12 +685,10 @@ struct ProbabilitySpace {
     // fetch: a row of the same shape (the next frame's kept row) brought into the
     // cache block by block as these are multiplied, or null (see backward_step()).
     // For one sequence, each product is added to its lane as it is made
-    // (lane_sum()'s lanes and order, so the same sums), and without kStore not
-    // stored: a certification needs the sums alone (out unused).
-    template <int W = 1, bool kStore = true>
+    // (lane_sum()'s lanes and order, so the same sums).
+    template <int W = 1>
     static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums,
                          const double *fetch = nullptr) {
-        static_assert(kStore || W == 1, "the sums alone for one sequence");
         using V = Pack<W>;
         const auto at = [](const double *p, int64_t i) { return V::load(p + i * W); };
         const int64_t count = blocks(labels);
@@ -657,9 +714,9 @@ struct ProbabilitySpace {
                                          ((at(alpha, i) * at(beta, i)) * weight).store(out + i * W);
                                  } else {  // first is a multiple of kLanes: entry first + i goes to lane i mod 8
                                      add_products(alpha + first, beta + first, blanks, weight[0], &blank_lanes,
-                                                  kStore ? out + first : nullptr);
+                                                  out + first);
                                      add_products(alpha + label_first, beta + label_first, block_labels, weight[0],
-                                                  &label_lanes, kStore ? out + label_first : nullptr);
+                                                  &label_lanes, out + label_first);
                                  }
                              });
         }
@@ -680,7 +737,7 @@ struct ProbabilitySpace {
 
 private:
     // lanes[i mod 8] += (a[i] * b[i]) * weight for i in [0, n), in turn, eight at a
-    // time, each product also stored to out[i] unless out is null (a missing term
+    // time, each product also stored to out[i] (a missing term
     // of the last round adds +0.0, which leaves a lane as it was: lanes start at
     // +0.0 and so are never -0.0).
     template <typename Count>
@@ -690,14 +747,14 @@ private:
         int64_t i = 0;
         for (; i + kLanes <= n; i += kLanes) {
             const Lanes v = (Lanes::load(a + i) * Lanes::load(b + i)) * Lanes::all(weight);
-            if (out) v.store(out + i);
+            v.store(out + i);
             *lanes += v;
         }
         if (i < n) {
             double last[kLanes] = {};
             for (int64_t j = i; j < n; ++j) {
                 last[j - i] = (a[j] * b[j]) * weight;
-                if (out) out[j] = last[j - i];
+                out[j] = last[j - i];
             }
             *lanes += Lanes::load(last);
         }

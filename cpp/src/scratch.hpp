@@ -17,37 +17,27 @@ namespace fastctc {
 inline constexpr int64_t kBlockLabels = 32;
 static inline int64_t lattice_row_size(int64_t labels) { return 2 * labels + 1 + labels / kBlockLabels + 3; }
 
-// The loss alone keeps its forward row every checkpoint_stride(T) frames,
-// checkpoint_count(T) of them, about sqrt(T), to vouch for itself when a value
-// underflowed: certify_loss() (forward_backward.hpp) recomputes the rows between
-// two of them in a segment of checkpoint_stride(T) rows (ThreadBuffers::segment).
-// static, as lattice_row_size().
-static inline int64_t checkpoint_stride(int64_t frames) {
-    // ceil(sqrt(frames)), at least 1: the rounded square root, corrected.
-    uint64_t stride = uint64_t(std::sqrt(double(frames)));
-    while (stride * stride < uint64_t(frames)) ++stride;
-    while (stride > 1 && (stride - 1) * (stride - 1) >= uint64_t(frames)) --stride;
-    return stride > 0 ? int64_t(stride) : 1;
-}
-static inline int64_t checkpoint_count(int64_t frames) {
-    const int64_t stride = checkpoint_stride(frames);
-    return (frames + stride - 1) / stride;
-}
+// The loss alone of a row that lost values to underflow keeps, for its
+// certification, each frame's block scales and offset (ForwardPass): this many
+// doubles a frame (ProbabilitySpace::scale_count()).  static, as
+// lattice_row_size().
+static inline int64_t frame_scale_count(int64_t labels) { return labels / kBlockLabels + 2; }
 
 // One sequence's lattice (forward_backward.hpp).  Rows hold the |l| + 1 blank
 // states first, then the |l| label states, then (in probability space) the
 // block scales; lattice_row_size() doubles each.
 struct LatticeScratch {
-    double *alpha;              // forward rows: all frames with a gradient or when one
-                                // sequence is shared by several threads (which keep
-                                // backward ones there too: lattice_shared_sequence()), else 2
-    double *beta;               // backward rows: 2 with a gradient, 4 when shared (the
-                                // rolling rows of both passes), none for the loss alone
-                                // of a sequence not shared
-    double *checkpoints;        // the loss alone, not shared: checkpoint_count(T) forward rows
-    double *segment_emissions;  // the loss alone, not shared: checkpoint_stride(T) + 1 frames' emissions
+    double *alpha;              // forward rows: all frames with a gradient (which, when one
+                                // sequence is shared by several threads, keep backward
+                                // ones there too: lattice_shared_sequence()); 2 for the
+                                // loss alone of a sequence not shared, else none
+    double *beta;               // backward rows: 2 (with a gradient; the loss alone's
+                                // certification), 4 when shared (the rolling rows of
+                                // both passes)
+    double *forward_scales;     // the loss alone: T frames' frame_scale_count(|l|)
+    double *backward_scales;    // the loss alone when shared: as forward_scales
     double *emissions;          // per frame: the |l| + 1 emissions (blank, then labels);
-                                // all frames with a gradient or a shared sequence, else 1
+                                // all frames with a gradient or a shared sequence, else 2
     double *log_scale;          // per frame: the log of the factor taken out of its emissions
     double *skip;               // [|l|] 1 where a path may skip the blank into label j, else 0
     LabelSlots slots;
@@ -104,8 +94,6 @@ struct ThreadBuffers {
     void *frame_exps;    // [C] of the inputs' type: a frame's exponentials (read_frame())
     double *products;    // [|l'|] alpha_t(s) beta_t(s), up to a common factor
     double *by_slot;     // [K]    posterior occupancy of each distinct class
-    double *segment;     // the loss alone, not shared: checkpoint_stride(T) forward rows and 2 backward
-                         // rows, to certify a segment (certify_loss())
 };
 
 }  // namespace fastctc

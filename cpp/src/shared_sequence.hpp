@@ -20,20 +20,16 @@
 
 namespace fastctc::FASTCTC_ISA {
 
-// The certification of a shared sequence's loss alone: the bounds of frames
-// [first, T), where `first` is the first frame whose row or emissions are not
-// exact, as certify_loss() checks them on one thread.  Each bound needs alpha_t
-// and beta_t together.  Once the forward pass (one thread) reports `first`,
-// another thread runs the backward recursion down from the last frame, and each
-// frame's row is kept (in scratch.alpha, row t at t * row_size) by the pass that
-// reaches it first: alpha from `first` up to the meeting frame, the middle of
-// [first, T) where the two passes, going at one pace, cross; beta from it on.
-// Past the meeting frame each pass checks the frames it reaches with the rows
-// the other kept, waiting for them if need be: the forward pass the frames from
-// it on, the backward pass those below it.  A team of one thread (a nested
-// region) runs the forward pass to the end first, keeping every row from
-// `first` on, and the backward pass checks them all.  The rows and products are
-// the bits of one thread's, so the verdict is the same for any thread count.
+// The certification of a shared sequence's loss alone (certify_loss() on one
+// thread): once the forward pass (on its thread) reports `first`, the first frame
+// whose row or frames are not exact, another thread runs the upper bound of the
+// backward recursion from the last frame down to it, keeping each row's scales
+// (scratch.backward_scales, at t * scale_count), while the forward pass keeps its
+// own (ForwardPass, in scratch.forward_scales).  Each pass rolls its rows in two
+// of scratch.beta's: the forward pass in rows 0-1, the backward one in 2-3.
+// certified() then takes each frame's lost_exponent().  A team of one thread runs
+// the forward pass to the end first.  The rows and scales are the bits of one
+// thread's, so the verdict is the same for any thread count.
 template <typename Space>
 class SharedCertification {
 public:
@@ -42,75 +38,66 @@ public:
           frames_(frames),
           labels_(labels),
           row_size_(Space::row_size(labels)),
-          meeting_(frames),
+          first_(frames),
           needed_(may_be_needed) {}
 
-    // Where the forward pass computes row t: kept from `first` to the meeting
-    // frame, else in two rolling rows.
-    double *forward_row(int64_t t) const {
-        return started_.load(std::memory_order_relaxed) && t < meeting_ ? kept(t)
-                                                                         : scratch_.beta + (t & 1) * row_size_;
-    }
+    // Where the forward pass computes row t.
+    double *forward_row(int64_t t) const { return scratch_.beta + (t & 1) * row_size_; }
 
-    // The forward pass computed row t, at forward_row(t); exact: whether it, the
-    // rows before it and their frames are.  (On the forward pass's thread.)
-    void forward_reached(int64_t t, const double *row, bool exact, const ThreadBuffers &mine) {
-        if (!needed_.load(std::memory_order_relaxed)) return;  // none in log space, nor with a gradient
-        if (!exact && !started_.load(std::memory_order_relaxed)) {
-            first_ = t;
-            if (team_size() > 1) meeting_ = t + (frames_ - t) / 2;
-            if (t < meeting_) std::memcpy(kept(t), row, sizeof(double) * size_t(row_size_));
-            announce([&] { started_.store(true, std::memory_order_release); });
-        }
-        alpha_through_.store(t, std::memory_order_release);
-        if (t < meeting_ || failed_.load(std::memory_order_relaxed)) return;
-        while (beta_from_.load(std::memory_order_acquire) > t && !failed_.load(std::memory_order_acquire))
-            std::this_thread::yield();
-        if (!failed_.load(std::memory_order_acquire))
-            check(row, kept(t), mine, t + 1 < frames_ ? kept(t + 1) : nullptr);
+    // The forward pass computed row t; first_inexact: ForwardPass's.  (On the
+    // forward pass's thread.)
+    void forward_reached(int64_t first_inexact) {
+        if (first_inexact < 0 || started_.load(std::memory_order_relaxed) || !needed_.load(std::memory_order_relaxed))
+            return;
+        first_ = first_inexact;
+        announce([&] { started_.store(true, std::memory_order_release); });
     }
     void forward_finished(bool needs_certifying) {
         if (!needs_certifying) announce([&] { needed_.store(false, std::memory_order_release); });
     }
 
-    // The backward recursion from the last frame down to `first`, once the
-    // forward pass has reported it, checking the frames below the meeting one.
-    void backward(const ThreadBuffers &mine) {
-        {  // asleep: on an exact sequence, for the whole forward pass
-            std::unique_lock<std::mutex> lock(announcing_);
-            announced_.wait(lock, [&] {
-                return started_.load(std::memory_order_acquire) || !needed_.load(std::memory_order_acquire);
-            });
-        }
-        LatticeResult pass;
-        const double *next = nullptr;
-        for (int64_t t = frames_ - 1; t >= first_ && needed_.load(std::memory_order_relaxed) &&
-                                      !failed_.load(std::memory_order_relaxed);
-             --t) {
-            double *row = t >= meeting_ ? kept(t) : scratch_.beta + (2 + (t & 1)) * row_size_;
-            backward_frame<Space>(t, frames_, next, t + 1 < frames_ ? emissions(t + 1) : nullptr, scratch_.skip,
-                                  labels_, row, &pass, emissions(t));
-            if (!pass.sound) {  // a verdict already: not certified
-                failed_.store(true, std::memory_order_release);
-                return;
+    // The upper bound of the backward recursion from the last frame down to
+    // `first`, once the forward pass has reported it.
+    void backward() {
+        if constexpr (!Space::kExact) {  // none in log space (needed_ is false)
+            {  // asleep: on an exact sequence, for the whole forward pass
+                std::unique_lock<std::mutex> lock(announcing_);
+                announced_.wait(lock, [&] {
+                    return started_.load(std::memory_order_acquire) || !needed_.load(std::memory_order_acquire);
+                });
             }
-            if (t >= meeting_) {
-                beta_from_.store(t, std::memory_order_release);
-            } else {
-                while (alpha_through_.load(std::memory_order_acquire) < t && needed_.load(std::memory_order_acquire))
-                    std::this_thread::yield();
-                if (!needed_.load(std::memory_order_acquire)) return;  // the forward pass found no need
-                check(kept(t), row, mine, t > first_ ? kept(t - 1) : nullptr);
+            const int64_t count = Space::scale_count(labels_);
+            const double *next = nullptr;
+            for (int64_t t = frames_ - 1; t >= first_ && bound_.sound && needed_.load(std::memory_order_relaxed);
+                 --t) {
+                double *row = scratch_.beta + (2 + (t & 1)) * row_size_;
+                backward_frame<Space, true>(t, frames_, next, t + 1 < frames_ ? emissions(t + 1) : nullptr,
+                                            scratch_.skip, labels_, row, &bound_, emissions(t));
+                const double *scales = Space::scales_of(row, labels_);
+                for (int64_t k = 0; k < count; ++k) scratch_.backward_scales[t * count + k] = scales[k];
+                next = row;
             }
-            next = row;
         }
     }
 
-    // After both passes: whether every frame's bound holds.
-    bool certified() const { return !failed_.load(std::memory_order_acquire); }
+    // After both passes: whether the forward rows can have lost at most
+    // kLostShare of p(l|x); end: ln of their end mass (ForwardPass::end).
+    bool certified(double end) const {
+        if constexpr (Space::kExact) {
+            return true;
+        } else {
+            const int64_t count = Space::scale_count(labels_);
+            double top = -INFINITY;
+            for (int64_t t = first_; t < frames_; ++t) {
+                const double exponent = lost_exponent_of_frame<Space>(t, scratch_.forward_scales,
+                                                                      scratch_.backward_scales + t * count, labels_);
+                top = exponent > top ? exponent : top;
+            }
+            return bound_.sound && Space::lost_within_share(top, frames_ - first_, labels_, end);
+        }
+    }
 
 private:
-    double *kept(int64_t t) const { return scratch_.alpha_row(t, row_size_); }
     const double *emissions(int64_t t) const { return scratch_.emissions_of(t, labels_); }
 
     // Changes started_ or needed_ (change()) and wakes the backward pass's thread.
@@ -123,28 +110,14 @@ private:
         announced_.notify_all();
     }
 
-    // The bound of a frame from its two rows; fetch: the kept row of the frame
-    // the caller checks next (see ProbabilitySpace::products()).
-    void check(const double *alpha, const double *beta, const ThreadBuffers &mine, const double *fetch) {
-        if constexpr (!Space::kExact) {  // none in log space (needed_ is false)
-            ProductSums sums;
-            Space::template products<1, false>(alpha, beta, labels_, mine.products, &sums, fetch);
-            if (!sums.trusted) failed_.store(true, std::memory_order_release);
-        }
-    }
-
     const LatticeScratch &scratch_;
     const int64_t frames_, labels_, row_size_;
-    // Set by the forward pass's thread before started_: the first frame checked,
-    // and the first whose beta is kept.
-    int64_t first_ = 0, meeting_;
-    std::atomic<int64_t> alpha_through_{-1};  // forward rows [0, this] are computed
-    std::atomic<int64_t> beta_from_{INT64_MAX};  // backward rows from this frame on are kept
-    std::atomic<bool> started_{false};        // a forward row or a frame is not exact
-    std::atomic<bool> needed_;                // until the forward pass finds it is not
-    std::atomic<bool> failed_{false};         // a backward row is unsound or a bound fails
-    std::mutex announcing_;                   // held to change started_ or needed_
-    std::condition_variable announced_;       // notified once either changes
+    int64_t first_;  // set by the forward pass's thread before started_
+    LatticeResult bound_;  // whether the backward pass's rows are sound
+    std::atomic<bool> started_{false};  // a forward row or a frame is not exact
+    std::atomic<bool> needed_;          // until the forward pass finds it is not
+    std::mutex announcing_;             // held to change started_ or needed_
+    std::condition_variable announced_;  // notified once either changes
 };
 
 // lattice_loss() or lattice_loss_and_grad() for one sequence on `threads`
@@ -157,7 +130,8 @@ private:
 // forward recursion (lattice_loss()) while another thread, the reader, reads
 // the frames ahead of it in order and then runs its certification if it turns
 // out to be needed (SharedCertification, which says where each forward row
-// goes).  Each frame is read by whichever thread takes it first: the reader
+// goes; the forward pass keeps its rows' scales from its first inexact frame
+// on, as on one thread).  Each frame is read by whichever thread takes it first: the reader
 // takes the next sixteen in turn, the forward pass the one it needs next if the
 // reader has not taken it, and while it waits for one the reader is reading, the
 // next untaken ones (where reading a frame costs more than a step, as on large
@@ -171,9 +145,9 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
     const int64_t middle = frames / 2;
     LatticeResult result, backward_result;
     fill_skip(seq.label, scratch.skip);
-    // The forward pass of lattice_loss_and_grad() or of lattice_loss() (without its checkpoints).
+    // The forward pass of lattice_loss_and_grad() or of lattice_loss().
     ForwardPass<Space, false> forward_with_grad{scratch.skip, labels, &result};
-    ForwardPass<Space, true> forward_of_loss_alone{scratch.skip, labels, &result};
+    ForwardPass<Space, true> forward_of_loss_alone{scratch.skip, labels, &result, scratch.forward_scales};
     auto e = [&](int64_t t) { return scratch.emissions_of(t, labels); };
     // With a gradient, row t of scratch.alpha keeps alpha_t below the middle and
     // beta_t from it on, and the recursions roll on in scratch.beta's rows 0-1
@@ -245,9 +219,8 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
             }
             if (last == frames) result.loss = forward_with_grad.loss(alpha(frames - 1));
         };
-        // The loss alone's forward recursion, each row where the certification keeps it.
+        // The loss alone's forward recursion, each row where the certification says.
         const auto run_forward_alone = [&] {
-            const ThreadBuffers mine = buffers(thread_index());
             const double *prev = nullptr;
             bool own_sound = true;  // of the frames this thread read (read_ahead)
             int64_t own_first_inexact = frames, own_read = 0;
@@ -286,8 +259,8 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                     read_ahead ? t < own_first_inexact && t < reader_first_inexact.load(std::memory_order_relaxed)
                                : t < first_inexact_frame;
                 double *row = certification.forward_row(t);
-                forward_of_loss_alone.frame(t, prev, e(t), scratch.log_scale[t], row);
-                certification.forward_reached(t, row, result.exact && frames_exact, mine);
+                forward_of_loss_alone.frame(t, prev, e(t), scratch.log_scale[t], row, frames_exact);
+                certification.forward_reached(forward_of_loss_alone.first_inexact);
                 prev = row;
             }
             if (read_ahead) {  // every frame is read: the reader's verdicts are final
@@ -328,7 +301,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                     kept_beta_sound = backward_result.sound;  // read by the forward recursion past the barrier
                 } else {
                     if (read_ahead) read_ahead_frames();
-                    certification.backward(buffers(thread_index()));
+                    certification.backward();
                 }
             }
         }  // implicit barrier: the rows up to the middle are kept
@@ -344,7 +317,7 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
         }
     }
     if (needs_certifying()) {
-        result.products_trusted = certification.certified();
+        result.products_trusted = certification.certified(forward_of_loss_alone.end);
         result.certified = true;
     }
     result.sound = result.sound && frames_sound && backward_result.sound;

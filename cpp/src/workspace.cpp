@@ -11,14 +11,11 @@ bool batch_extents(const fastctc_batch &batch, Extents *out) {
     Extents e;
     for (int64_t n = 0; n < batch.batch_size; ++n) {
         const uint64_t frames = uint64_t(batch.input_lengths[n]), labels = uint64_t(batch.label_lengths[n]);
-        const uint64_t stride = uint64_t(checkpoint_stride(int64_t(frames)));
-        uint64_t states = 0, row = 0, lattice = 0, emission = 0, checkpoints = 0, checkpoint_emissions = 0,
-                 segment = 0;
+        uint64_t states = 0, row = 0, lattice = 0, emission = 0, frame_scales = 0;
         if (!checked_mul<uint64_t>(labels, 2, &states) || !checked_add<uint64_t>(states, 1, &states) ||
             !checked_add<uint64_t>(states, labels / kBlockLabels + 3, &row) || !checked_mul(row, frames, &lattice) ||
             !checked_mul(labels + 1, frames, &emission) ||
-            !checked_mul(row, uint64_t(checkpoint_count(int64_t(frames))), &checkpoints) ||
-            !checked_mul(labels + 1, stride + 1, &checkpoint_emissions) || !checked_mul(row, stride + 2, &segment))
+            !checked_mul(uint64_t(frame_scale_count(int64_t(labels))), frames, &frame_scales))
             return false;
         if (frames > e.frames) e.frames = frames;
         if (labels > e.labels) e.labels = labels;
@@ -26,9 +23,7 @@ bool batch_extents(const fastctc_batch &batch, Extents *out) {
         if (row > e.row) e.row = row;
         if (lattice > e.lattice) e.lattice = lattice;
         if (emission > e.emission) e.emission = emission;
-        if (checkpoints > e.checkpoints) e.checkpoints = checkpoints;
-        if (checkpoint_emissions > e.checkpoint_emissions) e.checkpoint_emissions = checkpoint_emissions;
-        if (segment > e.segment) e.segment = segment;
+        if (frame_scales > e.frame_scales) e.frame_scales = frame_scales;
         if (groupable(int64_t(frames), int64_t(labels))) {
             ++e.grouped;
             if (frames > e.group_frames) e.group_frames = frames;
@@ -43,15 +38,15 @@ namespace {
 
 // The regions of one scratch region (see scratch.hpp for what each holds).
 ScratchRegions plan_scratch(const Extents &e, bool with_grad, bool shared, ByteCounter *bytes) {
-    // With a gradient or a shared sequence: every frame's emissions and a row per frame.
+    // With a gradient or a shared sequence: every frame's emissions.  A row per
+    // frame with a gradient; the loss alone rolls its rows.
     const bool all_frames = with_grad || shared;
     ScratchRegions r;
-    r.alpha = bytes->reserve(all_frames ? e.lattice : 2 * e.row, sizeof(double));
-    // The loss alone of a sequence not shared rolls its backward rows in its buffers' segment.
-    r.beta = bytes->reserve((shared ? 4 : with_grad ? 2 : 0) * e.row, sizeof(double));
-    r.checkpoints = bytes->reserve(all_frames ? 0 : e.checkpoints, sizeof(double));
-    r.segment_emissions = bytes->reserve(all_frames ? 0 : e.checkpoint_emissions, sizeof(double));
-    r.emissions = bytes->reserve(all_frames ? e.emission : e.labels + 1, sizeof(double));
+    r.alpha = bytes->reserve(with_grad ? e.lattice : shared ? 0 : 2 * e.row, sizeof(double));
+    r.beta = bytes->reserve((shared ? 4 : 2) * e.row, sizeof(double));
+    r.forward_scales = bytes->reserve(with_grad ? 0 : e.frame_scales, sizeof(double));
+    r.backward_scales = bytes->reserve(with_grad || !shared ? 0 : e.frame_scales, sizeof(double));
+    r.emissions = bytes->reserve(all_frames ? e.emission : 2 * (e.labels + 1), sizeof(double));
     r.log_scale = bytes->reserve(all_frames ? e.frames : 0, sizeof(double));
     r.skip = bytes->reserve(e.labels, sizeof(double));
     r.klass = bytes->reserve(with_grad ? e.labels + 1 : 0, sizeof(int32_t));
@@ -155,7 +150,6 @@ bool plan_layout(const fastctc_batch &batch, const Extents &e, int num_threads, 
     l.frame_exps = one_buffers.reserve(classes, sizeof(double));
     l.products = one_buffers.reserve(e.states, sizeof(double));
     l.by_slot = one_buffers.reserve(with_grad ? e.labels + 1 : 0, sizeof(double));
-    l.segment = one_buffers.reserve(with_grad || l.shared_sequence ? 0 : e.segment, sizeof(double));
 
     const size_t scratch_regions = l.shared_sequence ? 1 : size_t(num_threads);
     l.scratch_stride = l.shared_sequence ? 0 : scratch_bytes;
@@ -185,7 +179,7 @@ fastctc_status plan_workspace(const fastctc_batch &batch, const Extents &e, int 
     if (!plan_layout(batch, e, num_threads, with_grad, eight_lane_vectors, &l)) return FASTCTC_STATUS_SIZE_OVERFLOW;
     // A workspace for the loss with its gradient also serves the loss alone of
     // the same batch (a call with no frames may pass grad NULL), whose
-    // checkpoints can need more on a few frames.
+    // frames' scales can need more on a few frames.
     if (with_grad) {
         if (!plan_layout(batch, e, num_threads, /*with_grad=*/false, eight_lane_vectors, &alone))
             return FASTCTC_STATUS_SIZE_OVERFLOW;
@@ -205,8 +199,8 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     ThreadScratch s;
     s.lattice.alpha = doubles(r.alpha);
     s.lattice.beta = doubles(r.beta);
-    s.lattice.checkpoints = doubles(r.checkpoints);
-    s.lattice.segment_emissions = doubles(r.segment_emissions);
+    s.lattice.forward_scales = doubles(r.forward_scales);
+    s.lattice.backward_scales = doubles(r.backward_scales);
     s.lattice.emissions = doubles(r.emissions);
     s.lattice.log_scale = doubles(r.log_scale);
     s.lattice.skip = doubles(r.skip);
@@ -228,7 +222,6 @@ ThreadScratch thread_scratch(void *base, const WorkspaceLayout &layout, int thre
     s.buffers.frame_exps = buffers + layout.frame_exps;
     s.buffers.products = reinterpret_cast<double *>(buffers + layout.products);
     s.buffers.by_slot = reinterpret_cast<double *>(buffers + layout.by_slot);
-    s.buffers.segment = reinterpret_cast<double *>(buffers + layout.segment);
     return s;
 }
 

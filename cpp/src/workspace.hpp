@@ -36,9 +36,7 @@ struct Extents {
     uint64_t row = 1;       // a lattice row: see lattice_row_size()
     uint64_t lattice = 0;   // T_n rows (an upper bound of T_n |l'_n|)
     uint64_t emission = 0;  // T_n (|l_n| + 1)
-    uint64_t checkpoints = 0;            // checkpoint_count(T_n) rows
-    uint64_t checkpoint_emissions = 0;   // (checkpoint_stride(T_n) + 1) (|l_n| + 1)
-    uint64_t segment = 0;                // checkpoint_stride(T_n) + 2 rows
+    uint64_t frame_scales = 0;  // T_n frame_scale_count(|l_n|)
     // Over the sequences that are groupable() (scratch.hpp):
     uint64_t grouped = 0;       // how many
     uint64_t group_frames = 0;  // T_n
@@ -50,7 +48,7 @@ bool batch_extents(const fastctc_batch &batch, Extents *out);
 
 // Byte offsets of the regions within one scratch region.
 struct ScratchRegions {
-    size_t alpha = 0, beta = 0, checkpoints = 0, segment_emissions = 0, emissions = 0,
+    size_t alpha = 0, beta = 0, forward_scales = 0, backward_scales = 0, emissions = 0,
            log_scale = 0, skip = 0, klass = 0, source = 0, repeats = 0, repeat_slots = 0;
 };
 
@@ -80,7 +78,6 @@ struct WorkspaceLayout {
     size_t frame_exps = 0;          // within one thread's buffers
     size_t products = 0;
     size_t by_slot = 0;
-    size_t segment = 0;
     ScratchRegions regions;
     GroupRegions group_regions;     // in the same scratch regions: a thread uses one at a time
     size_t total_bytes = 0;         // including slack to align an unaligned workspace
