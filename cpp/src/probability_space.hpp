@@ -22,10 +22,11 @@
 // with C exponentials instead of C (in float) and |l| + 1: the faster way when
 // uses_class_table(C, |l|).  No logarithm of the row's sum is then taken: the
 // block scales carry the loss's magnitude, and the gradient needs no factor.  For
-// float inputs the table's exponentials take a polynomial of degree
-// kFloatInputDegree instead of 13 (2.8e-10 relative: float32 results stay
-// correctly rounded; float's own polynomial, 8e-8, moved float32 gradients by up
-// to 4 ulps on long inputs).  Either way of reading a frame gives the loss alone
+// float inputs the exponentials in double (the table's, and the label's
+// emissions read without one) take a polynomial of degree kFloatInputDegree
+// instead of 13 (2.8e-10 relative: float32 results stay correctly rounded;
+// float's own polynomial, 8e-8, moved float32 gradients by up to 4 ulps on long
+// inputs).  Either way of reading a frame gives the loss alone
 // and the loss with the gradient the same emissions.
 //
 // What the path can vouch for (the caller takes the log-space path otherwise):
@@ -84,8 +85,11 @@ struct ProbabilitySpace {
     // vouched for (see above).
     static constexpr double kLostShare = 1e-23;
     static constexpr double kLn2 = 0.69314718055994530942;
-    // The class table's polynomial for float inputs (see above).
+    // The exponentials' polynomial for float inputs (see above), and for inputs
+    // of type Real.
     static constexpr int kFloatInputDegree = 8;
+    template <typename Real>
+    static constexpr int kInputDegree = std::is_same_v<Real, float> ? kFloatInputDegree : ExpTraits<double>::kDegree;
 
     static int64_t row_size(int64_t labels) { return lattice_row_size(labels); }
     static int64_t blocks(int64_t labels) { return labels / kBlockLabels + 1; }
@@ -110,7 +114,7 @@ struct ProbabilitySpace {
         transform_in_chunks(labels + 1, e, [&](double logit, int k) {
             const double x = logit - shift;
             flushes[k] |= int((x < ExpTraits<double>::kLowest) & (logit > -INFINITY));
-            return exp_nonpositive(x);  // NaN stays NaN
+            return exp_nonpositive<double, kInputDegree<Real>>(x);  // NaN stays NaN
         });
         int flushed = 0;
         for (int k = 0; k < kChunk; ++k) flushed |= flushes[k];
@@ -128,8 +132,7 @@ struct ProbabilitySpace {
     // The same of an input of type Real already in double.
     template <bool kMayFlush, typename Real>
     FASTCTC_ALWAYS_INLINE static double table_entry_of(double u, double max) {
-        constexpr int kDegree = std::is_same_v<Real, float> ? kFloatInputDegree : ExpTraits<double>::kDegree;
-        return exp_nonpositive<double, kDegree, kMayFlush>(u - max);
+        return exp_nonpositive<double, kInputDegree<Real>, kMayFlush>(u - max);
     }
 
     // Frames of logits are read through a table of e^{u_c - max u} (class_exps,
