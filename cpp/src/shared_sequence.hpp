@@ -5,10 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <cstring>
-#include <mutex>
 #include <thread>
 
 #include "forward_backward.hpp"
@@ -21,15 +18,20 @@
 namespace fastctc::FASTCTC_ISA {
 
 // The certification of a shared sequence's loss alone (certify_loss() on one
-// thread): once the forward pass (on its thread) reports `first`, the first frame
-// whose row or frames are not exact, another thread runs the upper bound of the
-// backward recursion from the last frame down to it, keeping each row's scales
-// (scratch.backward_scales, at t * scale_count), while the forward pass keeps its
-// own (ForwardPass, in scratch.forward_scales).  Each pass rolls its rows in two
-// of scratch.beta's: the forward pass in rows 0-1, the backward one in 2-3.
-// certified() then takes each frame's lost_exponent().  A team of one thread runs
-// the forward pass to the end first.  The rows and scales are the bits of one
-// thread's, so the verdict is the same for any thread count.
+// thread): while the forward pass runs (on its thread), another thread runs the
+// upper bound of the backward recursion from the last frame down, keeping each
+// row's scales (scratch.backward_scales, at t * scale_count), until it reaches
+// `first`, the first frame whose row or frames are not exact, once the forward
+// pass has reported it, or until the forward pass ends exact; the forward pass
+// keeps its own rows' scales from `first` on (ForwardPass, in
+// scratch.forward_scales).  The backward pass starts without waiting for
+// `first`: a long sequence that needs certifying finds it late (T=5000 L=1000:
+// at frame 1951), and the frames below it that the backward pass computed in the
+// meantime cost nothing but its thread's idle time.  Each pass rolls its rows in
+// two of scratch.beta's: the forward pass in rows 0-1, the backward one in 2-3.
+// certified() then takes each frame's lost_exponent() from `first` on.  A team
+// of one thread runs the forward pass to the end first.  The rows and scales are
+// the bits of one thread's, so the verdict is the same for any thread count.
 template <typename Space>
 class SharedCertification {
 public:
@@ -47,28 +49,22 @@ public:
     // The forward pass computed row t; first_inexact: ForwardPass's.  (On the
     // forward pass's thread.)
     void forward_reached(int64_t first_inexact) {
-        if (first_inexact < 0 || started_.load(std::memory_order_relaxed) || !needed_.load(std::memory_order_relaxed))
-            return;
+        if (first_inexact < 0 || started_.load(std::memory_order_relaxed)) return;
         first_ = first_inexact;
-        announce([&] { started_.store(true, std::memory_order_release); });
+        started_.store(true, std::memory_order_release);
     }
     void forward_finished(bool needs_certifying) {
-        if (!needs_certifying) announce([&] { needed_.store(false, std::memory_order_release); });
+        if (!needs_certifying) needed_.store(false, std::memory_order_release);
     }
 
     // The upper bound of the backward recursion from the last frame down to
-    // `first`, once the forward pass has reported it.
+    // `first` (see above).
     void backward() {
         if constexpr (!Space::kExact) {  // none in log space (needed_ is false)
-            {  // asleep: on an exact sequence, for the whole forward pass
-                std::unique_lock<std::mutex> lock(announcing_);
-                announced_.wait(lock, [&] {
-                    return started_.load(std::memory_order_acquire) || !needed_.load(std::memory_order_acquire);
-                });
-            }
             const int64_t count = Space::scale_count(labels_);
             const double *next = nullptr;
-            for (int64_t t = frames_ - 1; t >= first_ && bound_.sound && needed_.load(std::memory_order_relaxed);
+            for (int64_t t = frames_ - 1; t >= 0 && bound_.sound && needed_.load(std::memory_order_acquire) &&
+                                          !(started_.load(std::memory_order_acquire) && t < first_);
                  --t) {
                 double *row = scratch_.beta + (2 + (t & 1)) * row_size_;
                 backward_frame<Space, true>(t, frames_, next, t + 1 < frames_ ? emissions(t + 1) : nullptr,
@@ -100,24 +96,12 @@ public:
 private:
     const double *emissions(int64_t t) const { return scratch_.emissions_of(t, labels_); }
 
-    // Changes started_ or needed_ (change()) and wakes the backward pass's thread.
-    template <typename Change>
-    void announce(Change change) {
-        {
-            const std::lock_guard<std::mutex> lock(announcing_);
-            change();
-        }
-        announced_.notify_all();
-    }
-
     const LatticeScratch &scratch_;
     const int64_t frames_, labels_, row_size_;
     int64_t first_;  // set by the forward pass's thread before started_
     LatticeResult bound_;  // whether the backward pass's rows are sound
     std::atomic<bool> started_{false};  // a forward row or a frame is not exact
     std::atomic<bool> needed_;          // until the forward pass finds it is not
-    std::mutex announcing_;             // held to change started_ or needed_
-    std::condition_variable announced_;  // notified once either changes
 };
 
 // lattice_loss() or lattice_loss_and_grad() for one sequence on `threads`
