@@ -112,15 +112,16 @@ private:
 // gradient row it reaches with the row the other kept: every lattice row is
 // written once and read back once, as on one thread.  The loss alone runs the
 // forward recursion (lattice_loss()) while another thread, the reader, reads
-// the frames ahead of it in order and then runs its certification if it turns
-// out to be needed (SharedCertification, which says where each forward row
-// goes; the forward pass keeps its rows' scales from its first inexact frame
-// on, as on one thread).  Each frame is read by whichever thread takes it first: the reader
-// takes the next sixteen in turn, the forward pass the one it needs next if the
-// reader has not taken it, and while it waits for one the reader is reading, the
-// next untaken ones (where reading a frame costs more than a step, as on large
-// alphabets, the two share the reading).  (A team of one thread reads every
-// frame first.)  buffers(thread) gives each thread its buffers.
+// the frames ahead of it in order and then runs its certification's backward
+// pass until the forward pass finds how far it must go (SharedCertification,
+// which says where each forward row goes; the forward pass keeps its rows'
+// scales from its first inexact frame on, as on one thread).  Each frame is read
+// by whichever thread takes it first: the reader takes the next sixteen in turn,
+// the forward pass the one it needs next if the reader has not taken it, and
+// while it waits for one the reader is reading, the next untaken ones (where
+// reading a frame costs more than a step, as on large alphabets, the two share
+// the reading).  (A team of one thread reads every frame first.)
+// buffers(thread) gives each thread its buffers.
 template <typename Space, typename Real, typename BuffersOfThread>
 LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeScratch &scratch, int threads,
                                       BuffersOfThread buffers) {
