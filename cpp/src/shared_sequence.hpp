@@ -63,12 +63,17 @@ public:
         if constexpr (!Space::kExact) {  // none in log space (needed_ is false)
             const int64_t count = Space::scale_count(labels_);
             const double *next = nullptr;
-            for (int64_t t = frames_ - 1; t >= 0 && bound_.sound && needed_.load(std::memory_order_acquire) &&
+            for (int64_t t = frames_ - 1; t >= 0 && needed_.load(std::memory_order_acquire) &&
                                           !(started_.load(std::memory_order_acquire) && t < first_);
                  --t) {
                 double *row = scratch_.beta + (2 + (t & 1)) * row_size_;
+                LatticeResult bound;
                 backward_frame<Space, true>(t, frames_, next, t + 1 < frames_ ? emissions(t + 1) : nullptr,
-                                            scratch_.skip, labels_, row, &bound_, emissions(t));
+                                            scratch_.skip, labels_, row, &bound, emissions(t));
+                if (!bound.sound) {
+                    unsound_from_ = t;
+                    return;
+                }
                 const double *scales = Space::scales_of(row, labels_);
                 for (int64_t k = 0; k < count; ++k) scratch_.backward_scales[t * count + k] = scales[k];
                 next = row;
@@ -89,7 +94,7 @@ public:
                                                                       scratch_.backward_scales + t * count, labels_);
                 top = exponent > top ? exponent : top;
             }
-            return bound_.sound && Space::lost_within_share(top, frames_ - first_, labels_, end);
+            return unsound_from_ < first_ && Space::lost_within_share(top, frames_ - first_, labels_, end);
         }
     }
 
@@ -99,7 +104,10 @@ private:
     const LatticeScratch &scratch_;
     const int64_t frames_, labels_, row_size_;
     int64_t first_;  // set by the forward pass's thread before started_
-    LatticeResult bound_;  // whether the backward pass's rows are sound
+    // The frame whose upper bound of beta is not sound, if the backward pass met
+    // one (it stops there; one below `first`, met before the forward pass
+    // reported it, changes no verdict), else -1.
+    int64_t unsound_from_ = -1;
     std::atomic<bool> started_{false};  // a forward row or a frame is not exact
     std::atomic<bool> needed_;          // until the forward pass finds it is not
 };
