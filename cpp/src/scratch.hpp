@@ -3,7 +3,6 @@
 // carved to.
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 
 #include "class_slots.hpp"
@@ -17,10 +16,10 @@ namespace fastctc {
 inline constexpr int64_t kBlockLabels = 32;
 static inline int64_t lattice_row_size(int64_t labels) { return 2 * labels + 1 + labels / kBlockLabels + 3; }
 
-// The loss alone of a row that lost values to underflow keeps, for its
-// certification, each frame's block scales and offset (ForwardPass): this many
-// doubles a frame (ProbabilitySpace::scale_count()).  static, as
-// lattice_row_size().
+// The loss alone of a sequence whose forward rows lost values to underflow
+// keeps, for its certification, each frame's block scales and offset
+// (ForwardPass): this many doubles a frame (ProbabilitySpace::scale_count()).
+// static, as lattice_row_size().
 static inline int64_t frame_scale_count(int64_t labels) { return labels / kBlockLabels + 2; }
 
 // One sequence's lattice (forward_backward.hpp).  Rows hold the |l| + 1 blank
