@@ -98,8 +98,8 @@ double frame_emissions(const Sequence<Real> &seq, int64_t t, double *e, const Th
 // check every value for underflow (what the loss alone rests on), up to the
 // first frame where one did.  With forward_scales (the loss alone in
 // probability space), from the first frame t whose row or frames are not exact
-// on, row t - 1's scales are kept there, at t * Space::scale_count(labels), for
-// its certification (ProbabilitySpace::lost_exponent()).
+// on, row t - 1's scales are kept there as frame t's (Space::keep_scales()),
+// for its certification (ProbabilitySpace::lost_exponent()).
 template <typename Space, bool kExactness>
 struct ForwardPass {
     const double *skip;
@@ -124,11 +124,7 @@ struct ForwardPass {
         result->take(check);
         if (first_inexact < 0 && !(result->exact && frames_exact)) first_inexact = t;
         if constexpr (!Space::kExact) {
-            if (forward_scales && first_inexact >= 0 && t > 0) {
-                const int64_t count = Space::scale_count(labels);
-                const double *kept = Space::scales_of(prev, labels);
-                for (int64_t k = 0; k < count; ++k) forward_scales[t * count + k] = kept[k];
-            }
+            if (forward_scales && first_inexact >= 0 && t > 0) Space::keep_scales(prev, labels, forward_scales, t);
         }
     }
 
@@ -163,7 +159,7 @@ void backward_frame(int64_t t, int64_t frames, const double *next, const double 
 // bound of beta_t.
 template <typename Space>
 double lost_exponent_of_frame(int64_t t, const double *forward_scales, const double *beta_scales, int64_t labels) {
-    const double *before = t > 0 ? forward_scales + t * Space::scale_count(labels) : nullptr;
+    const double *before = t > 0 ? Space::kept_scales(forward_scales, labels, t) : nullptr;
     return Space::lost_exponent(before, beta_scales, labels);
 }
 

@@ -646,10 +646,18 @@ struct ProbabilitySpace {
     }
 
     // The loss alone's bound (see the header) reads rows by their scales: a
-    // row's block scales and offset, scale_count(labels) doubles from
-    // scales_of(row).
-    static int64_t scale_count(int64_t labels) { return frame_scale_count(labels); }  // blocks(labels) + 1
+    // row's block scales and offset, frame_scale_count(labels) doubles
+    // (blocks(labels) + 1) from scales_of(row), kept for frame t in a record of
+    // every frame's at t * frame_scale_count(labels).
     static const double *scales_of(const double *row, int64_t labels) { return row + 2 * labels + 1; }
+    static void keep_scales(const double *row, int64_t labels, double *record, int64_t t) {
+        const int64_t count = frame_scale_count(labels);
+        const double *scales = scales_of(row, labels);
+        for (int64_t k = 0; k < count; ++k) record[t * count + k] = scales[k];
+    }
+    static const double *kept_scales(const double *record, int64_t labels, int64_t t) {
+        return record + t * frame_scale_count(labels);
+    }
 
     // What frame t's forward row can have lost, as a power of two: the largest
     // u_t(k) + b_t(k) over its blocks k (see the header), -inf where none has

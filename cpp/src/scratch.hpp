@@ -18,7 +18,7 @@ static inline int64_t lattice_row_size(int64_t labels) { return 2 * labels + 1 +
 
 // The loss alone of a sequence whose forward rows lost values to underflow
 // keeps, for its certification, each frame's block scales and offset
-// (ForwardPass): this many doubles a frame (ProbabilitySpace::scale_count()).
+// (ForwardPass): this many doubles a frame (ProbabilitySpace::keep_scales()).
 // static, as lattice_row_size().
 static inline int64_t frame_scale_count(int64_t labels) { return labels / kBlockLabels + 2; }
 

@@ -20,7 +20,7 @@ namespace fastctc::FASTCTC_ISA {
 // The certification of a shared sequence's loss alone (certify_loss() on one
 // thread): while the forward pass runs (on its thread), another thread runs the
 // upper bound of the backward recursion from the last frame down, keeping each
-// row's scales (scratch.backward_scales, at t * scale_count), until it reaches
+// row's scales (keep_scales(), in scratch.backward_scales), until it reaches
 // `first`, the first frame whose row or frames are not exact, once the forward
 // pass has reported it, or until the forward pass ends exact; the forward pass
 // keeps its own rows' scales from `first` on (ForwardPass, in
@@ -61,7 +61,6 @@ public:
     // `first` (see above).
     void backward() {
         if constexpr (!Space::kExact) {  // none in log space (needed_ is false)
-            const int64_t count = Space::scale_count(labels_);
             const double *next = nullptr;
             for (int64_t t = frames_ - 1; t >= 0 && needed_.load(std::memory_order_acquire) &&
                                           !(started_.load(std::memory_order_acquire) && t < first_);
@@ -74,8 +73,7 @@ public:
                     unsound_from_ = t;
                     return;
                 }
-                const double *scales = Space::scales_of(row, labels_);
-                for (int64_t k = 0; k < count; ++k) scratch_.backward_scales[t * count + k] = scales[k];
+                Space::keep_scales(row, labels_, scratch_.backward_scales, t);
                 next = row;
             }
         }
@@ -87,11 +85,10 @@ public:
         if constexpr (Space::kExact) {
             return true;
         } else {
-            const int64_t count = Space::scale_count(labels_);
             double top = -INFINITY;
             for (int64_t t = first_; t < frames_; ++t) {
-                const double exponent = lost_exponent_of_frame<Space>(t, scratch_.forward_scales,
-                                                                      scratch_.backward_scales + t * count, labels_);
+                const double exponent = lost_exponent_of_frame<Space>(
+                    t, scratch_.forward_scales, Space::kept_scales(scratch_.backward_scales, labels_, t), labels_);
                 top = exponent > top ? exponent : top;
             }
             return unsound_from_ < first_ && Space::lost_within_share(top, frames_ - first_, labels_, end);
