@@ -532,9 +532,10 @@ struct ProbabilitySpace {
                 } else {
                     compute(Unwatched{});
                 }
-                normalise_block<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
+                block_computed<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
             });
         }
+        row_computed<W>(blank, label, labels, scale, &sums);
         finish_row<W>(scale, count, at(prev_scale, count), sums, check);
     }
 
@@ -603,10 +604,11 @@ struct ProbabilitySpace {
                     put(f.own * to_label + (i + 1 < blanks ? f.own : f.incoming) * successors, &l[i * W]);
                 }
                 if (blanks > block_labels) put(f.own * (e_blank * at(nb, block_labels)), &b[block_labels * W]);
-                normalise_block<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
+                block_computed<W>(b, l, blanks, block_labels, f.unit, scale + k * W, &sums);
             };
             with_block_sizes(blank_end - first, label_end - first, block);
         }
+        row_computed<W>(blank, label, labels, scale, &sums);
         finish_row<W>(scale, count, at(next_scale, count), sums, check);
     }
 
@@ -777,6 +779,30 @@ private:
         return added_lanes(lane);
     }
 
+    // lane_sum() of the entries [0, n) of a block's array (of W sequences side
+    // by side).  For one sequence, each round of kLanes entries is one
+    // Pack<kLanes>, a missing term of the last round +0.0 (as in add_products()):
+    // GCC left lane_sum()'s rounds of doubles here scalar, 62 additions a block,
+    // and T=5000 N=1 L=1000's loss alone took 9% more time on one thread.
+    template <int W, typename Count>
+    FASTCTC_ALWAYS_INLINE static Pack<W> block_sum(const double *values, Count n) {
+        using V = Pack<W>;
+        if constexpr (W == 1) {
+            using Lanes = Pack<kLanes>;
+            Lanes lanes = Lanes::all(0.0);
+            int64_t i = 0;
+            for (; i + kLanes <= n; i += kLanes) lanes += Lanes::load(values + i);
+            if (i < n) {
+                double last[kLanes] = {};
+                for (int64_t j = i; j < n; ++j) last[j - i] = values[j];
+                lanes += Lanes::load(last);
+            }
+            return V{combined(lanes)};
+        } else {
+            return lane_sum<V>(n, [&](int64_t i) { return V::load(values + i * W); });
+        }
+    }
+
     template <int W>
     struct BlockFactors {
         Mask<W> empty;    // neither this block nor its neighbour has mass
@@ -872,11 +898,10 @@ private:
     // they then sum to [1, 2)) and records its scale (-inf for an empty block,
     // whose values stay).
     template <int W, typename Count>
-    static void normalise_block(double *blank, double *label, Count blanks, Count labels, Pack<W> unit,
-                                double *scale, BlockSums<W> *sums) {
+    FASTCTC_ALWAYS_INLINE static void normalise_block(double *blank, double *label, Count blanks, Count labels,
+                                                      Pack<W> unit, double *scale, BlockSums<W> *sums) {
         using V = Pack<W>;
-        const V sum = lane_sum<V>(blanks, [&](int64_t i) { return V::load(blank + i * W); }) +
-                      lane_sum<V>(labels, [&](int64_t i) { return V::load(label + i * W); });
+        const V sum = block_sum<W>(blank, blanks) + block_sum<W>(label, labels);
         const Mask<W> broken = !(sum < V::all(INFINITY));  // NaN or inf
         const Mask<W> has_mass = !((sum == V::all(0.0)) | broken);
         sums->broken |= broken;
@@ -888,6 +913,54 @@ private:
             for (int64_t i = 0; i < labels; ++i) (V::load(label + i * W) * inverse).store(label + i * W);
         }
         select(has_mass, unit + exponent, V::all(-INFINITY)).store(scale);
+    }
+
+    // A step's block computed in units `unit`, and then its whole row: a group's
+    // block is normalised at once (normalise_block()), one sequence's once the
+    // row is computed (normalise_blocks(); its unit waits in its scale).  One
+    // sequence's block normalised at once was read back from the store buffer
+    // in loads that straddled its stores (the forward step computes a block's
+    // first position alone, the backward step its last), which the core cannot
+    // forward: with the sums of block_sum(), T=5000 N=1 L=1000 took 12-16% more
+    // time for its loss alone on one thread.  A group's lanes are whole vectors:
+    // for them the second pass over the row cost 1-4%.
+    template <int W, typename Count>
+    FASTCTC_ALWAYS_INLINE static void block_computed(double *blank, double *label, Count blanks, Count labels,
+                                                     Pack<W> unit, double *scale, BlockSums<W> *sums) {
+        if constexpr (W == 1)
+            unit.store(scale);
+        else
+            normalise_group_block<W>(blank, label, blanks, labels, unit, scale, sums);
+    }
+    // Out of line, as GCC had left normalise_block() for groups before one
+    // sequence's normalise_blocks() needed it inlined: inlined into a group's
+    // steps too, it cost T=150 N=32 C=28 L=40 and T=50 N=400 L=10 4-13% more time.
+    template <int W, typename Count>
+    FASTCTC_NOINLINE static void normalise_group_block(double *blank, double *label, Count blanks, Count labels,
+                                                       Pack<W> unit, double *scale, BlockSums<W> *sums) {
+        normalise_block<W>(blank, label, blanks, labels, unit, scale, sums);
+    }
+    template <int W>
+    FASTCTC_ALWAYS_INLINE static void row_computed(double *blank, double *label, int64_t labels, double *scale,
+                                                   BlockSums<W> *sums) {
+        if constexpr (W == 1) normalise_blocks<W>(blank, label, labels, scale, sums);
+    }
+
+    // normalise_block() of each block of a row computed in units scale[k], but
+    // of those cleared (-inf in every lane), which stay.
+    template <int W>
+    static void normalise_blocks(double *blank, double *label, int64_t labels, double *scale, BlockSums<W> *sums) {
+        using V = Pack<W>;
+        for (int64_t k = 0; k < blocks(labels); ++k) {
+            const V unit = V::load(scale + k * W);
+            if (!any_of(unit > V::all(-INFINITY))) continue;
+            const int64_t first = k * kBlockLabels;
+            with_block_sizes(block_end(k, labels + 1) - first, block_end(k, labels) - first,
+                             [&](auto blanks, auto block_labels) {
+                                 normalise_block<W>(blank + first * W, label + first * W, blanks, block_labels,
+                                                    unit, scale + k * W, sums);
+                             });
+        }
     }
 
     // Makes the block scales relative to the largest, which joins the row's
@@ -922,12 +995,9 @@ private:
         for (int64_t s = 0; s < (2 * labels + 1) * W; ++s) row[s] = 0.0;
         blank_value.store(blank + blank_position * W);
         if (labels > 0) label_value.store(label + label_position * W);
+        for (int64_t k = 0; k < count; ++k) Pack<W>::all(0.0).store(scale + k * W);  // units 1
         BlockSums<W> sums;
-        for (int64_t k = 0; k < count; ++k) {
-            const int64_t first = k * kBlockLabels;
-            normalise_block<W>(blank + first * W, label + first * W, block_end(k, labels + 1) - first,
-                               block_end(k, labels) - first, Pack<W>::all(0.0), scale + k * W, &sums);
-        }
+        normalise_blocks<W>(blank, label, labels, scale, &sums);
         finish_row<W>(scale, count, Pack<W>::all(0.0), sums, check);
     }
 };
