@@ -110,16 +110,17 @@ struct ForwardPass {
     double end = 0.0;            // ln of the last row's end mass (loss())
     int64_t first_inexact = -1;  // the first frame whose emissions or row is not exact, or -1
 
-    // frames_exact: whether frames [0, t] are, where result does not take them.
+    // frames_exact: whether frames [0, t] are, where result does not take them;
+    // fetch: frame t + 1's emissions, or null (Space::forward_step()).
     void frame(int64_t t, const double *prev, const double *e, double log_scale, double *row,
-               bool frames_exact = true) {
+               bool frames_exact = true, const double *fetch = nullptr) {
         RowCheck check;
         if (t == 0)
             Space::forward_first(e, labels, row, &check);
         else if (kExactness && result->exact)
-            Space::template forward_step<true>(prev, e, skip, labels, row, &check);
+            Space::template forward_step<true>(prev, e, skip, labels, row, &check, fetch);
         else  // once a row is not exact, whether a later one is changes nothing
-            Space::template forward_step<false>(prev, e, skip, labels, row, &check);
+            Space::template forward_step<false>(prev, e, skip, labels, row, &check, fetch);
         scales += log_scale;
         result->take(check);
         if (first_inexact < 0 && !(result->exact && frames_exact)) first_inexact = t;

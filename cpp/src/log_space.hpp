@@ -95,7 +95,7 @@ struct LogSpace {
     // ln alpha_t from ln alpha_{t-1} (eqs. (6)-(7)), shifted; nothing underflows here.
     template <bool kExactness>
     static void forward_step(const double *prev, const double *e, const double *skip, int64_t labels, double *row,
-                             RowCheck * /*check*/) {
+                             RowCheck * /*check*/, const double * /*fetch*/ = nullptr) {
         const double *prev_blank = prev, *prev_label = prev + labels + 1;
         double *blank = row, *label = row + labels + 1;
         const double *e_label = e + 1;

@@ -202,7 +202,8 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
         const auto run_forward = [&](int64_t first, int64_t last) {
             const ThreadBuffers mine = buffers(thread_index());
             for (int64_t t = first; t < last; ++t) {
-                forward_with_grad.frame(t, t > 0 ? alpha(t - 1) : nullptr, e(t), scratch.log_scale[t], alpha(t));
+                forward_with_grad.frame(t, t > 0 ? alpha(t - 1) : nullptr, e(t), scratch.log_scale[t], alpha(t), true,
+                                        t + 1 < frames ? e(t + 1) : nullptr);
                 if (t >= middle && kept_beta_sound && result.trusted(true))
                     finish_grad_row<Space>(seq, t, alpha(t), beta(t), e(t), scratch.log_scale[t], scratch.slots,
                                            mine, &result, t + 1 < frames ? beta(t + 1) : nullptr);
@@ -249,7 +250,8 @@ LatticeResult lattice_shared_sequence(const Sequence<Real> &seq, const LatticeSc
                     read_ahead ? t < own_first_inexact && t < reader_first_inexact.load(std::memory_order_relaxed)
                                : t < first_inexact_frame;
                 double *row = certification.forward_row(t);
-                forward_of_loss_alone.frame(t, prev, e(t), scratch.log_scale[t], row, frames_exact);
+                forward_of_loss_alone.frame(t, prev, e(t), scratch.log_scale[t], row, frames_exact,
+                                            t + 1 < frames ? e(t + 1) : nullptr);
                 certification.forward_reached(forward_of_loss_alone.first_inexact);
                 prev = row;
             }
