@@ -786,10 +786,12 @@ private:
     }
 
     // lane_sum() of the entries [0, n) of a block's array (of W sequences side
-    // by side).  For one sequence, each round of kLanes entries is one
-    // Pack<kLanes>, a missing term of the last round +0.0 (as in add_products()):
-    // GCC left lane_sum()'s rounds of doubles here scalar, 62 additions a block,
-    // and T=5000 N=1 L=1000's loss alone took 9% more time on one thread.
+    // by side).  For one sequence, each full round of kLanes entries is one
+    // Pack<kLanes>: GCC left lane_sum()'s rounds of doubles here scalar, 62
+    // additions a block, and T=5000 N=1 L=1000's loss alone took 9% more time on
+    // one thread.  The last partial round (the row's last block) is added lane
+    // by lane, as lane_sum() adds it: copied into a vector through memory, it
+    // waited on a store the core could not forward.
     template <int W, typename Count>
     FASTCTC_ALWAYS_INLINE static Pack<W> block_sum(const double *values, Count n) {
         using V = Pack<W>;
@@ -798,12 +800,11 @@ private:
             Lanes lanes = Lanes::all(0.0);
             int64_t i = 0;
             for (; i + kLanes <= n; i += kLanes) lanes += Lanes::load(values + i);
-            if (i < n) {
-                double last[kLanes] = {};
-                for (int64_t j = i; j < n; ++j) last[j - i] = values[j];
-                lanes += Lanes::load(last);
-            }
-            return V{combined(lanes)};
+            double lane[kLanes];
+            lanes.store(lane);
+            for (int k = 0; k < kLanes; ++k)
+                if (i + k < n) lane[k] += values[i + k];
+            return V{added_lanes(lane)};
         } else {
             return lane_sum<V>(n, [&](int64_t i) { return V::load(values + i * W); });
         }
