@@ -744,8 +744,9 @@ struct ProbabilitySpace {
             blank_sum = lane_sum<V>(labels + 1, [&](int64_t j) { return at(out, j); });
             label_sum = lane_sum<V>(labels, [&](int64_t j) { return at(out, labels + 1 + j); });
         } else {
-            blank_sum = {combined(blank_lanes)};
-            label_sum = {combined(label_lanes)};
+            // The last partial rounds (the last block's), made by add_products().
+            blank_sum = {total_with_rest(blank_lanes, out, (labels + 1) / kLanes * kLanes, labels + 1)};
+            label_sum = {total_with_rest(label_lanes, out + labels + 1, labels / kLanes * kLanes, labels)};
         }
         const V z = blank_sum + label_sum;
         const V alpha_smallest = at(alpha_scale, count + 1), beta_smallest = at(beta_scale, count + 1);
@@ -755,10 +756,10 @@ struct ProbabilitySpace {
     }
 
 private:
-    // lanes[i mod 8] += (a[i] * b[i]) * weight for i in [0, n), in turn, eight at a
-    // time, each product also stored to out[i] (a missing term
-    // of the last round adds +0.0, which leaves a lane as it was: lanes start at
-    // +0.0 and so are never -0.0).
+    // lanes[i mod 8] += (a[i] * b[i]) * weight for the full rounds of i in [0, n),
+    // in turn, eight at a time, each product also stored to out[i]; the products
+    // of the last partial round are only stored (only a row's last block has
+    // one), for total_with_rest() to add.
     template <typename Count>
     FASTCTC_ALWAYS_INLINE static void add_products(const double *a, const double *b, Count n, double weight,
                                                    Pack<kLanes> *lanes, double *out) {
@@ -769,29 +770,28 @@ private:
             v.store(out + i);
             *lanes += v;
         }
-        if (i < n) {
-            double last[kLanes] = {};
-            for (int64_t j = i; j < n; ++j) {
-                last[j - i] = (a[j] * b[j]) * weight;
-                out[j] = last[j - i];
-            }
-            *lanes += Lanes::load(last);
-        }
+        for (; i < n; ++i) out[i] = (a[i] * b[i]) * weight;
     }
-    // lane_sum()'s combination of its lanes (added_lanes()).
-    FASTCTC_ALWAYS_INLINE static double combined(Pack<kLanes> lanes) {
+    // The total of lane_sum()'s lanes whose full rounds are summed in `lanes`,
+    // the terms [from, to) of its last partial round added lane by lane (as
+    // lane_sum() adds them: term from + k to lane k) and the lanes combined as it
+    // combines them (added_lanes()).  The lanes are stored first, and the rest
+    // added to them there: a vector loaded from a round of terms stored one by
+    // one waited on stores the core cannot forward (as in normalise_blocks()).
+    FASTCTC_ALWAYS_INLINE static double total_with_rest(Pack<kLanes> lanes, const double *terms, int64_t from,
+                                                        int64_t to) {
         double lane[kLanes];
         lanes.store(lane);
+        for (int64_t j = from; j < to; ++j) lane[j - from] += terms[j];
         return added_lanes(lane);
     }
 
     // lane_sum() of the entries [0, n) of a block's array (of W sequences side
     // by side).  For one sequence, each full round of kLanes entries is one
-    // Pack<kLanes>: GCC left lane_sum()'s rounds of doubles here scalar, 62
+    // Pack<kLanes>, the last partial round (the row's last block) added by
+    // total_with_rest(): GCC left lane_sum()'s rounds of doubles here scalar, 62
     // additions a block, and T=5000 N=1 L=1000's loss alone took 9% more time on
-    // one thread.  The last partial round (the row's last block) is added lane
-    // by lane, as lane_sum() adds it: copied into a vector through memory, it
-    // waited on a store the core could not forward.
+    // one thread.
     template <int W, typename Count>
     FASTCTC_ALWAYS_INLINE static Pack<W> block_sum(const double *values, Count n) {
         using V = Pack<W>;
@@ -800,11 +800,7 @@ private:
             Lanes lanes = Lanes::all(0.0);
             int64_t i = 0;
             for (; i + kLanes <= n; i += kLanes) lanes += Lanes::load(values + i);
-            double lane[kLanes];
-            lanes.store(lane);
-            for (int k = 0; k < kLanes; ++k)
-                if (i + k < n) lane[k] += values[i + k];
-            return V{added_lanes(lane)};
+            return V{total_with_rest(lanes, values, i, n)};
         } else {
             return lane_sum<V>(n, [&](int64_t i) { return V::load(values + i * W); });
         }
