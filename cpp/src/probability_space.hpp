@@ -703,8 +703,9 @@ struct ProbabilitySpace {
     // Z_t and the rows' smallest block sums bound what underflow can have cost.
     // fetch: a row of the same shape (the next frame's kept row) brought into the
     // cache block by block as these are multiplied, or null (see backward_step()).
-    // For one sequence, each product is added to its lane as it is made
-    // (lane_sum()'s lanes and order, so the same sums).
+    // For one sequence, each product is added to its lane as it is made, the
+    // last partial round's once all are made (total_with_rest(); lane_sum()'s
+    // lanes and order, so the same sums).
     template <int W = 1>
     static void products(const double *alpha, const double *beta, int64_t labels, double *out, ProductSums *sums,
                          const double *fetch = nullptr) {
