@@ -760,7 +760,8 @@ private:
     // lanes[i mod 8] += (a[i] * b[i]) * weight for the full rounds of i in [0, n),
     // in turn, eight at a time, each product also stored to out[i]; the products
     // of the last partial round are only stored (only a row's last block has
-    // one), for total_with_rest() to add.
+    // one, below), for total_with_rest() to add.
+    static_assert(kBlockLabels % kLanes == 0, "a full block is whole rounds of lane_sum()'s lanes");
     template <typename Count>
     FASTCTC_ALWAYS_INLINE static void add_products(const double *a, const double *b, Count n, double weight,
                                                    Pack<kLanes> *lanes, double *out) {
